@@ -1,0 +1,59 @@
+/* pass.h - passes over the IR and the compile pipeline that runs them.
+ *
+ * The pipeline for compiling a model (onnxc_prepare):
+ *   1. shape specialisation from --shape options (pass_specialize_shapes)
+ *   2. type and shape inference over every node, in order (pass_infer)
+ *   3. lowering: each node picks its kernel and parameter block (pass_lower); nodes whose every
+ *      output is a constant (value->init != NULL, e.g. Constant) are skipped
+ *   4. memory planning: workspace offsets by liveness (pass_plan)
+ * Optimisation passes (folding, DCE, fusion) slot in between 2 and 3 (see issue 4).
+ */
+#ifndef ONNXC_PASS_H
+#define ONNXC_PASS_H
+
+#include "ir/ir.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A shape override: input dim symbol `name` (e.g. "batch") := value, or a whole input `name`
+ * := dims (when rank >= 0). */
+typedef struct OnnxcShapeOverride {
+    const char *name;
+    int rank;            /* -1: `name` is a symbol and dims[0] its value; else input shape */
+    int64_t dims[IR_MAX_RANK];
+} OnnxcShapeOverride;
+
+typedef struct OnnxcCompileOptions {
+    int opt_level;             /* 0..3 (LLVM pipeline and future IR passes) */
+    const char *model_name;    /* C identifier for the typed API; NULL: derived from the file */
+    int nshapes;
+    const OnnxcShapeOverride *shapes;
+    int use_bitcode;           /* 1: link kernel bitcode into the model (specialised by LLVM);
+                                  0: call the kernels of the runtime library */
+    int verbose;
+} OnnxcCompileOptions;
+
+/* Defaults: O2, bitcode on. */
+void onnxc_options_default(OnnxcCompileOptions *o);
+
+int pass_specialize_shapes(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d);
+/* Infers types of every node output in m->graph (recursing into subgraphs where ops do). Nodes
+ * with an unknown op get an "unsupported operator" error; inference keeps going past errors so
+ * that one run reports several. Returns the number of errors. */
+int pass_infer(IrGraph *g, IrDiag *d);
+/* Lowers every node (requires static shapes). Returns the number of errors. */
+int pass_lower(IrGraph *g, IrDiag *d);
+/* Plans the workspace: sets value->offset for every intermediate (not an input, output or
+ * constant) by liveness, reusing memory of dead values; *ws_bytes = workspace size, *naive_bytes
+ * = sum of all intermediate sizes (for --stats). 64-byte aligned offsets. Returns 0/-1. */
+int pass_plan(IrGraph *g, int64_t *ws_bytes, int64_t *naive_bytes, IrDiag *d);
+
+/* Runs 1-4. Returns 0 or -1 (diagnostics in d). */
+int onnxc_prepare(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

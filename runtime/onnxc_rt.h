@@ -1,0 +1,68 @@
+/* onnxc_rt.h - the kernel ABI shared by the runtime kernels, the compiler (constant folding calls
+ * the same kernels natively) and the generated code (which calls them, or their LLVM bitcode).
+ *
+ * A kernel is `int rt_k_NAME(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
+ *                            RtTensor *out, int nout)`:
+ *   - params points at the op's POD parameter struct from rt_params.h (filled by the op's lower
+ *     hook at compile time, embedded as a constant in the generated code);
+ *   - in[i].rank < 0 (and data NULL) marks an omitted optional input;
+ *   - out[i].data is preallocated with out[i].dims set to the inferred static shape;
+ *   - returns 0 (ONNXC_OK) or a status from onnxc_model.h, after rt_fail() recorded a message.
+ * Kernels never abort, never touch memory outside the tensors they are given, and validate
+ * data-dependent indices (returning ONNXC_ERR_RUNTIME).
+ */
+#ifndef ONNXC_RT_H
+#define ONNXC_RT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "onnxc/onnxc_model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct RtTensor {
+    void *data;          /* element storage (onnxc layout, see ir/ir.h) */
+    const int64_t *dims; /* rank entries */
+    int32_t rank;        /* -1: absent optional input */
+    int32_t dtype;       /* ONNX element type number */
+} RtTensor;
+
+#define RT_ERRMSG_CAP 512
+
+/* Per-call state handed to kernels. Embedded in OnnxcContext for generated libraries, or on the
+ * stack of the compiler for constant folding. */
+typedef struct RtCtx {
+    char errmsg[RT_ERRMSG_CAP]; /* last failure message */
+    int status;                 /* last failure status */
+    int num_threads;            /* threads kernels may use (1 = serial) */
+} RtCtx;
+
+typedef int (*RtKernelFn)(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
+                          RtTensor *out, int nout);
+
+void rt_ctx_init(RtCtx *ctx);
+/* Records a formatted message and returns `status` (for `return rt_fail(...)`). */
+int rt_fail(RtCtx *ctx, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Element count of a tensor (product of dims, 1 for rank 0). */
+int64_t rt_numel(const RtTensor *t);
+/* Bytes per element in onnxc layout for an ONNX dtype (0 if unknown). */
+size_t rt_dtype_size(int32_t dtype);
+
+/* Kernel lookup by symbol name (runtime/kernels.def); NULL if unknown. Used by constant folding
+ * and tests; generated code references kernels by symbol instead. */
+RtKernelFn rt_kernel_find(const char *name);
+
+/* Declarations of every kernel. */
+#define KERNEL(NAME) int NAME(RtCtx *ctx, const void *params, const RtTensor *in, int nin, \
+                              RtTensor *out, int nout);
+#include "runtime/kernels.def"
+#undef KERNEL
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,17 @@
+/* rt_params.h - parameter blocks of every kernel: POD structs (no pointers), filled by the ops'
+ * lower hooks at compile time and embedded as constants in the generated code. One header per
+ * family keeps families independent. */
+#ifndef ONNXC_RT_PARAMS_H
+#define ONNXC_RT_PARAMS_H
+
+#include <stdint.h>
+
+#define RT_MAX_SPATIAL 8 /* spatial dims supported by conv/pool parameter blocks */
+
+#include "runtime/rt_params_elementwise.h"
+#include "runtime/rt_params_matmul.h"
+#include "runtime/rt_params_conv.h"
+#include "runtime/rt_params_norm.h"
+#include "runtime/rt_params_shape.h"
+
+#endif

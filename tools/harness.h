@@ -1,0 +1,25 @@
+/* harness.h - compile a model to a temporary shared library, load it, and run it on tensors;
+ * shared by `onnxc run` and the conformance runner. */
+#ifndef ONNXC_HARNESS_H
+#define ONNXC_HARNESS_H
+
+#include "ir/ir.h"
+#include "passes/pass.h"
+#include "onnxc/onnxc_model.h"
+
+typedef struct HarnessModel HarnessModel; /* a loaded model library (dlopen handle + API) */
+
+/* Compiles model_path (.onnx) into a temporary .so and loads it; or loads a .so directly. */
+HarnessModel *harness_open(const char *model_path, const OnnxcCompileOptions *o, IrDiag *d);
+const OnnxcModelInfo *harness_info(const HarnessModel *h);
+/* Runs on inputs (count and order of info->inputs); allocates outputs in arena a (shapes from
+ * the info). Returns 0 or an OnnxcStatus with message in d. */
+int harness_run(HarnessModel *h, IrTensor *const *inputs, int ninputs, IrArena *a,
+                IrTensor **outputs, IrDiag *d);
+void harness_close(HarnessModel *h); /* unloads and deletes the temporary files */
+
+/* Compare actual vs expected with |a-e| <= atol + rtol*|e| (NaN equals NaN; exact for ints,
+ * bools and strings). Fills max abs and rel error; returns 1 if within tolerance. */
+int harness_compare(const IrTensor *actual, const IrTensor *expected, double rtol, double atol,
+                    double *max_abs, double *max_rel);
+#endif
