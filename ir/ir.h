@@ -336,6 +336,9 @@ typedef struct IrModel {
     const char **function_domains; /* domain of each function */
     int nmeta;
     const char **meta_keys, **meta_values;
+    /* Set by onnxc_prepare (passes/pass.h) from the memory plan; -1 before planning. */
+    int64_t workspace_bytes; /* planned workspace size of the main graph */
+    int64_t naive_bytes;     /* sum of all intermediate sizes (what a plan without reuse needs) */
 } IrModel;
 
 /* ---------------------------------------------------------------- construction */

@@ -1,0 +1,229 @@
+/* op_table.c - the operator table (expanded from ops/ops.def), lookup, the generic driver of the
+ * infer/lower hooks, and helpers shared by the family files (broadcasting, axes, constants). */
+#include "ops/op.h"
+
+#include <string.h>
+
+const OpInfo op_table[OP_COUNT] = {
+#define OP(ID, TYPE, DOMAIN, MININ, MAXIN, MINOUT, MAXOUT, FLAGS) \
+    [OP_##ID] = {TYPE, DOMAIN, MININ, MAXIN, MINOUT, MAXOUT, FLAGS, &op_hooks_##ID},
+#include "ops/ops.def"
+#undef OP
+};
+_Static_assert(sizeof(op_table) / sizeof(op_table[0]) == OP_COUNT, "op table size");
+
+static int is_default_domain(const char *d) { return !d || !d[0] || strcmp(d, "ai.onnx") == 0; }
+
+int op_lookup(const char *domain, const char *op_type) {
+    if (!op_type)
+        return OP_UNKNOWN;
+    int dflt = is_default_domain(domain);
+    for (int i = 0; i < OP_COUNT; i++) {
+        const OpInfo *o = &op_table[i];
+        if (strcmp(o->op_type, op_type) != 0)
+            continue;
+        if (dflt ? is_default_domain(o->domain) : strcmp(o->domain, domain) == 0)
+            return i;
+    }
+    return OP_UNKNOWN;
+}
+
+const OpInfo *op_info(int op) { return (op >= 0 && op < OP_COUNT) ? &op_table[op] : NULL; }
+
+/* Checks the node's arity against the table; -1 + diag if out of bounds. */
+static int check_arity(IrNode *n, const OpInfo *o, IrDiag *d) {
+    /* trailing omitted inputs do not count */
+    int nin = n->nin;
+    while (nin > 0 && !n->in[nin - 1])
+        nin--;
+    if (nin < o->min_in || (o->max_in >= 0 && n->nin > o->max_in)) {
+        ir_error(d, n, "has %d inputs, expected %d to %d", n->nin, o->min_in, o->max_in);
+        return -1;
+    }
+    if (n->nout < o->min_out || n->nout > o->max_out) {
+        ir_error(d, n, "has %d outputs, expected %d to %d", n->nout, o->min_out, o->max_out);
+        return -1;
+    }
+    for (int i = 0; i < o->min_in && i < n->nin; i++)
+        if (!n->in[i]) {
+            ir_error(d, n, "required input %d is missing", i);
+            return -1;
+        }
+    return 0;
+}
+
+int op_infer_node(IrNode *n, IrDiag *d) {
+    const OpInfo *o = op_info(n->op);
+    if (!o) {
+        ir_error(d, n, "unsupported operator %s%s%s", n->domain[0] ? n->domain : "",
+                 n->domain[0] ? "::" : "", n->op_type);
+        return -1;
+    }
+    if (check_arity(n, o, d))
+        return -1;
+    if (!o->hooks->infer) {
+        ir_error(d, n, "unsupported operator %s: no type inference", n->op_type);
+        return -1;
+    }
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i] && n->in[i]->type.kind == IR_TYPE_UNKNOWN) {
+            ir_error(d, n, "input %d '%s' has no known type", i, n->in[i]->name);
+            return -1;
+        }
+    return o->hooks->infer(n, d);
+}
+
+int op_lower_node(IrNode *n, IrDiag *d) {
+    const OpInfo *o = op_info(n->op);
+    if (!o) {
+        ir_error(d, n, "unsupported operator %s", n->op_type);
+        return -1;
+    }
+    if (!o->hooks->lower) {
+        ir_error(d, n, "unsupported operator %s: no code generation", n->op_type);
+        return -1;
+    }
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i] && !ir_type_is_static(&n->in[i]->type) && n->in[i]->type.kind == IR_TYPE_TENSOR) {
+            char buf[128];
+            ir_type_to_string(&n->in[i]->type, buf, sizeof buf);
+            ir_error(d, n, "input %d '%s' has a dynamic shape %s: dynamic shapes are not supported "
+                     "yet (use --shape to fix it)", i, n->in[i]->name, buf);
+            return -1;
+        }
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i] && !ir_type_is_static(&n->out[i]->type)) {
+            char buf[128];
+            ir_type_to_string(&n->out[i]->type, buf, sizeof buf);
+            ir_error(d, n, "output %d '%s' has a non-static type %s", i, n->out[i]->name, buf);
+            return -1;
+        }
+    return o->hooks->lower(n, d);
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+int op_broadcast_shapes(IrNode *n, IrDiag *d, const IrType *a, const IrType *b, IrType *out) {
+    IrArena *ar = n->graph->arena;
+    if (a->rank < 0 || b->rank < 0) {
+        IrType t = {.kind = IR_TYPE_TENSOR, .dtype = a->dtype, .rank = -1};
+        *out = t;
+        return 0;
+    }
+    int r = a->rank > b->rank ? a->rank : b->rank;
+    IrType t = {.kind = IR_TYPE_TENSOR, .dtype = a->dtype, .rank = r};
+    if (r > 0) {
+        t.dims = ir_arena_alloc(ar, (size_t)r * sizeof(IrDim));
+        if (!t.dims) {
+            ir_error(d, n, "out of memory");
+            return -1;
+        }
+    }
+    for (int i = 0; i < r; i++) {
+        int ia = i - (r - a->rank), ib = i - (r - b->rank);
+        IrDim da = ia >= 0 ? a->dims[ia] : (IrDim){1, NULL};
+        IrDim db = ib >= 0 ? b->dims[ib] : (IrDim){1, NULL};
+        IrDim o;
+        if (da.value == 1)
+            o = db;
+        else if (db.value == 1)
+            o = da;
+        else if (da.value >= 0 && db.value >= 0) {
+            if (da.value != db.value) {
+                ir_error(d, n, "shapes cannot be broadcast: dimension %d is %lld and %lld", i,
+                         (long long)da.value, (long long)db.value);
+                return -1;
+            }
+            o = da;
+        } else if (da.value >= 0)
+            o = da; /* symbolic vs known: the known one (the symbol must equal it or be 1) */
+        else if (db.value >= 0)
+            o = db;
+        else if (da.sym && db.sym && strcmp(da.sym, db.sym) == 0)
+            o = da;
+        else
+            o = (IrDim){-1, NULL};
+        t.dims[i].value = o.value;
+        t.dims[i].sym = o.sym ? ir_arena_strdup(ar, o.sym) : NULL;
+    }
+    *out = t;
+    return 0;
+}
+
+const IrType *op_input_tensor(IrNode *n, IrDiag *d, int i) {
+    IrValue *v = ir_node_in(n, i);
+    if (!v) {
+        ir_error(d, n, "input %d is missing", i);
+        return NULL;
+    }
+    if (v->type.kind != IR_TYPE_TENSOR) {
+        ir_error(d, n, "input %d '%s' is not a tensor", i, v->name);
+        return NULL;
+    }
+    if (v->type.rank < 0) {
+        ir_error(d, n, "input %d '%s' has unknown rank", i, v->name);
+        return NULL;
+    }
+    return &v->type;
+}
+
+int op_set_output(IrNode *n, int i, IrDType dt, int rank, const IrDim *dims) {
+    if (i < 0 || i >= n->nout || !n->out[i])
+        return 0;
+    IrType src = {.kind = IR_TYPE_TENSOR, .dtype = dt, .rank = rank, .dims = (IrDim *)dims};
+    if (rank <= 0)
+        src.dims = NULL;
+    return ir_type_copy(n->graph->arena, &n->out[i]->type, &src);
+}
+
+int op_set_output_static(IrNode *n, int i, IrDType dt, int rank, const int64_t *dims) {
+    if (i < 0 || i >= n->nout || !n->out[i])
+        return 0;
+    return ir_type_set_tensor(n->graph->arena, &n->out[i]->type, dt, rank, dims);
+}
+
+void *op_params(IrNode *n, IrDiag *d, const char *kernel, size_t size) {
+    void *p = NULL;
+    if (size) {
+        p = ir_arena_alloc(n->graph->arena, size);
+        if (!p) {
+            ir_error(d, n, "out of memory");
+            return NULL;
+        }
+    }
+    n->params = p;
+    n->params_size = size;
+    n->kernel = kernel;
+    return p ? p : (void *)n; /* non-NULL on success even for size 0 */
+}
+
+int op_const_ints(IrNode *n, int i, const int64_t **out) {
+    IrValue *v = ir_node_in(n, i);
+    if (!v || !v->init)
+        return -1;
+    const IrTensor *t = v->init;
+    if (t->rank > 1 || t->numel > IR_MAX_RANK * 1024)
+        return -1;
+    int64_t *r = ir_arena_alloc(n->graph->arena, (size_t)(t->numel ? t->numel : 1) * sizeof(int64_t));
+    if (!r)
+        return -1;
+    for (int64_t k = 0; k < t->numel; k++) {
+        if (t->dtype == IR_DT_INT64)
+            r[k] = ((const int64_t *)t->data)[k];
+        else if (t->dtype == IR_DT_INT32)
+            r[k] = ((const int32_t *)t->data)[k];
+        else
+            return -1;
+    }
+    *out = r;
+    return (int)t->numel;
+}
+
+int op_norm_axis(IrNode *n, IrDiag *d, int64_t axis, int rank, int64_t *out) {
+    if (axis < -rank || axis >= rank) {
+        ir_error(d, n, "axis %lld is out of range for rank %d", (long long)axis, rank);
+        return -1;
+    }
+    *out = axis < 0 ? axis + rank : axis;
+    return 0;
+}
