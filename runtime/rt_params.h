@@ -13,5 +13,7 @@
 #include "runtime/rt_params_conv.h"
 #include "runtime/rt_params_norm.h"
 #include "runtime/rt_params_shape.h"
+#include "runtime/rt_params_reduce.h"
+#include "runtime/rt_params_logic.h"
 
 #endif
