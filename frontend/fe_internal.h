@@ -1,0 +1,35 @@
+/* fe_internal.h - shared between the frontend's files (fe_model.c, fe_tensor.c); not public.
+ *
+ * fe_tensor.c decodes onnx.TensorProto / SparseTensorProto (ONNX IR spec, "Tensor Element
+ * Types" and "External Tensor Data") into IrTensor in onnxc's in-memory layout (ir/ir.h);
+ * fe_model.c builds the IrModel from onnx.ModelProto.
+ */
+#ifndef ONNXC_FE_INTERNAL_H
+#define ONNXC_FE_INTERNAL_H
+
+#include "frontend/fe.h"
+#include "onnxpb/onnx.pb-c.h"
+
+/* Where tensors may find their external data. */
+typedef struct FeTensorCtx {
+    const char *dir;        /* model folder for external data; NULL: external data is an error */
+    int allow_external;     /* 0: external data is refused */
+    const IrNode *node;     /* node for diagnostics (attribute tensors), or NULL */
+    const char *what;       /* context word for messages ("initializer", "attribute 'value'") */
+} FeTensorCtx;
+
+/* Decodes one TensorProto into a tensor allocated in arena a. Every inconsistency (unknown
+ * element type, rank/size limits, data length vs dims, bad external data) is an error naming
+ * the tensor; returns NULL then. */
+IrTensor *fe_tensor_decode(IrArena *a, const Onnx__TensorProto *tp, const FeTensorCtx *c,
+                           IrDiag *d);
+/* Decodes a SparseTensorProto and densifies it (zeros elsewhere); NULL + diagnostic on error.
+ * The tensor's name is values.name. */
+IrTensor *fe_sparse_decode(IrArena *a, const Onnx__SparseTensorProto *sp, const FeTensorCtx *c,
+                           IrDiag *d);
+
+/* Number of bytes that numel elements of dt take in ONNX's serialized (packed) form, or -1 on
+ * overflow / STRING. */
+int64_t fe_packed_nbytes(int dt, int64_t numel);
+
+#endif
