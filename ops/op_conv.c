@@ -1,0 +1,455 @@
+/* op_conv.c - infer and lower hooks of the conv family: Conv, MaxPool, AveragePool,
+ * GlobalAveragePool (kernels in runtime/rt_conv.c).
+ *
+ * ONNX specification: docs/Operators.md, sections Conv (opsets 1, 11, 22), MaxPool (1, 8, 10, 11,
+ * 12, 22), AveragePool (1, 7, 10, 11, 19, 22), GlobalAveragePool (1, 22).
+ *
+ * Output spatial size, per spatial dim i, with dk = (kernel - 1) * dilation + 1:
+ *   NOTSET   floor((D + pad_begin + pad_end - dk) / stride) + 1, or with ceil_mode the ceiling,
+ *            minus one if that last window would start at or after D + pad_begin ("sliding
+ *            windows that would start in the right padded region are ignored");
+ *   VALID    floor((D - dk) / stride) + 1 (no padding; the same with ceil_mode);
+ *   SAME_*   ceil(D / stride), with total padding max(0, (out - 1) * stride + dk - D) split
+ *            evenly, the odd pixel at the end (SAME_UPPER) or at the beginning (SAME_LOWER).
+ * Symbolic spatial dims flow through when the window is the identity (1 tap, stride 1, no
+ * padding); otherwise the output dim is unknown until the shape is specialised.
+ *
+ * The lower hooks resolve auto_pad into explicit pads, so the kernels only see pads, strides,
+ * dilations and the output shape.
+ */
+#include <string.h>
+
+#include "ops/op.h"
+#include "runtime/rt_params.h"
+
+/* Window attributes shared by Conv and the pools, read and checked once. */
+typedef struct WinAttrs {
+    int ns;                              /* number of spatial dims */
+    int auto_pad;                        /* one of the AP_* values below */
+    int ceil_mode;                       /* 1: ceil instead of floor (pools, opset >= 10) */
+    int64_t kernel[RT_MAX_SPATIAL];      /* window size (kernel_shape or W's dims) */
+    int kernel_known[RT_MAX_SPATIAL];    /* 0 if the kernel dim comes from a symbolic W dim */
+    int64_t stride[RT_MAX_SPATIAL];      /* strides (default 1) */
+    int64_t dilation[RT_MAX_SPATIAL];    /* dilations (default 1) */
+    int64_t pads[2 * RT_MAX_SPATIAL];    /* explicit pads [b1..bn, e1..en] (default 0) */
+} WinAttrs;
+
+enum { AP_NOTSET = 0, AP_SAME_UPPER = 1, AP_SAME_LOWER = 2, AP_VALID = 3 };
+
+/* Reads an optional INTS attribute of exactly `count` entries, each >= min_value, into out
+ * (left untouched when absent). Returns 0 or -1 + diag. */
+static int read_ints_attr(IrNode *n, IrDiag *d, const char *name, int count, int64_t min_value,
+                          int64_t *out) {
+    const int64_t *v;
+    int k = ir_attr_ints(n, name, &v);
+    if (k < 0) return 0;
+    if (k != count) {
+        ir_error(d, n, "attribute '%s' has %d values, expected %d (one per spatial dim%s)", name,
+                 k, count, count > 0 && strcmp(name, "pads") == 0 ? ", begin and end" : "");
+        return -1;
+    }
+    for (int i = 0; i < k; i++) {
+        if (v[i] < min_value) {
+            ir_error(d, n, "attribute '%s'[%d] is %lld, must be >= %lld", name, i,
+                     (long long)v[i], (long long)min_value);
+            return -1;
+        }
+        out[i] = v[i];
+    }
+    return 0;
+}
+
+/* Reads auto_pad, kernel_shape, strides, dilations, pads and ceil_mode for a node with `ns`
+ * spatial dims. wdims (Conv's W spatial dims, NULL for pools) supplies the kernel when
+ * kernel_shape is absent and is checked against it when present. */
+static int read_win_attrs(IrNode *n, IrDiag *d, int ns, const IrDim *wdims, WinAttrs *a) {
+    memset(a, 0, sizeof *a);
+    a->ns = ns;
+    if (ns < 1 || ns > RT_MAX_SPATIAL) {
+        ir_error(d, n, "%d spatial dims are not supported (1..%d)", ns, RT_MAX_SPATIAL);
+        return -1;
+    }
+    for (int i = 0; i < ns; i++) a->stride[i] = a->dilation[i] = 1;
+    const char *ap = ir_attr_string(n, "auto_pad", "NOTSET");
+    if (strcmp(ap, "NOTSET") == 0 || ap[0] == '\0') a->auto_pad = AP_NOTSET;
+    else if (strcmp(ap, "SAME_UPPER") == 0) a->auto_pad = AP_SAME_UPPER;
+    else if (strcmp(ap, "SAME_LOWER") == 0) a->auto_pad = AP_SAME_LOWER;
+    else if (strcmp(ap, "VALID") == 0) a->auto_pad = AP_VALID;
+    else {
+        ir_error(d, n, "auto_pad '%s' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID", ap);
+        return -1;
+    }
+    const int64_t *ks;
+    int nk = ir_attr_ints(n, "kernel_shape", &ks);
+    if (nk < 0 && !wdims) {
+        ir_error(d, n, "attribute 'kernel_shape' is required");
+        return -1;
+    }
+    if (nk >= 0 && nk != ns) {
+        ir_error(d, n, "kernel_shape has %d values, expected %d (one per spatial dim)", nk, ns);
+        return -1;
+    }
+    for (int i = 0; i < ns; i++) {
+        if (nk >= 0) {
+            if (ks[i] < 1) {
+                ir_error(d, n, "kernel_shape[%d] is %lld, must be >= 1", i, (long long)ks[i]);
+                return -1;
+            }
+            if (wdims && wdims[i].value >= 0 && wdims[i].value != ks[i]) {
+                ir_error(d, n, "kernel_shape[%d] is %lld but the weight has %lld", i,
+                         (long long)ks[i], (long long)wdims[i].value);
+                return -1;
+            }
+            a->kernel[i] = ks[i];
+            a->kernel_known[i] = 1;
+        } else {
+            a->kernel[i] = wdims[i].value;
+            a->kernel_known[i] = wdims[i].value >= 0;
+        }
+    }
+    if (read_ints_attr(n, d, "strides", ns, 1, a->stride) ||
+        read_ints_attr(n, d, "dilations", ns, 1, a->dilation) ||
+        read_ints_attr(n, d, "pads", 2 * ns, 0, a->pads))
+        return -1;
+    if (a->auto_pad != AP_NOTSET) {
+        for (int i = 0; i < 2 * ns; i++)
+            if (a->pads[i] != 0) {
+                ir_error(d, n, "pads cannot be used together with auto_pad");
+                return -1;
+            }
+    }
+    int64_t cm = ir_attr_int(n, "ceil_mode", 0);
+    if (cm != 0 && cm != 1) {
+        ir_error(d, n, "ceil_mode is %lld, must be 0 or 1", (long long)cm);
+        return -1;
+    }
+    a->ceil_mode = (int)cm;
+    return 0;
+}
+
+/* Output size and resolved pads of spatial dim i for a static input size `in` (see the file
+ * comment). Returns 0, or -1 + diag when the window does not fit. */
+static int win_out_dim(IrNode *n, IrDiag *d, const WinAttrs *a, int i, int64_t in, int64_t *out,
+                       int64_t *pb, int64_t *pe) {
+    int64_t k = a->kernel[i], s = a->stride[i], dil = a->dilation[i];
+    int64_t dk, tmp;
+    if (ir_mul_i64(k - 1, dil, &tmp) || ir_add_i64(tmp, 1, &dk)) {
+        ir_error(d, n, "kernel extent overflows");
+        return -1;
+    }
+    *pb = *pe = 0;
+    switch (a->auto_pad) {
+    case AP_SAME_UPPER:
+    case AP_SAME_LOWER: {
+        int64_t o = in / s + (in % s != 0);
+        int64_t total = (o > 0 ? (o - 1) * s : 0) + dk - in;
+        if (total < 0) total = 0;
+        if (a->auto_pad == AP_SAME_UPPER) {
+            *pb = total / 2;
+            *pe = total - total / 2;
+        } else {
+            *pb = total - total / 2;
+            *pe = total / 2;
+        }
+        *out = o;
+        return 0;
+    }
+    case AP_VALID:
+        if (in < dk) {
+            ir_error(d, n, "kernel extent %lld is larger than the input (%lld) along spatial dim "
+                     "%d", (long long)dk, (long long)in, i);
+            return -1;
+        }
+        *out = (in - dk) / s + 1;
+        return 0;
+    default: {
+        int64_t b = a->pads[i], e = a->pads[a->ns + i];
+        int64_t padded = in + b + e;
+        if (padded < dk) {
+            ir_error(d, n, "kernel extent %lld is larger than the padded input (%lld) along "
+                     "spatial dim %d", (long long)dk, (long long)padded, i);
+            return -1;
+        }
+        int64_t num = padded - dk;
+        int64_t o = num / s + 1;
+        if (a->ceil_mode) {
+            o = (num + s - 1) / s + 1;
+            if ((o - 1) * s >= in + b) o--; /* last window would start in the end padding */
+        }
+        *pb = b;
+        *pe = e;
+        *out = o;
+        return 0;
+    }
+    }
+}
+
+/* Output dim for a possibly symbolic input dim: static inputs are computed; symbolic ones pass
+ * through when the window is the identity, else become unknown. */
+static int win_out_irdim(IrNode *n, IrDiag *d, const WinAttrs *a, int i, const IrDim *in,
+                         IrDim *out) {
+    int64_t pb, pe;
+    if (in->value >= 0 && a->kernel_known[i]) {
+        out->sym = NULL;
+        return win_out_dim(n, d, a, i, in->value, &out->value, &pb, &pe);
+    }
+    int identity = a->kernel_known[i] && a->stride[i] == 1 &&
+                   (a->kernel[i] == 1 || a->auto_pad == AP_SAME_UPPER ||
+                    a->auto_pad == AP_SAME_LOWER) &&
+                   (a->auto_pad != AP_NOTSET || (a->pads[i] == 0 && a->pads[a->ns + i] == 0));
+    if (identity) *out = *in;
+    else {
+        out->value = -1;
+        out->sym = NULL;
+    }
+    return 0;
+}
+
+static int is_float_type(IrDType t) {
+    return t == IR_DT_FLOAT || t == IR_DT_DOUBLE || t == IR_DT_FLOAT16 || t == IR_DT_BFLOAT16;
+}
+
+/* Input X of a conv/pool: a tensor of rank >= 3 (N, C, spatial...). */
+static const IrType *spatial_input(IrNode *n, IrDiag *d) {
+    const IrType *x = op_input_tensor(n, d, 0);
+    if (!x) return NULL;
+    if (x->rank < 3) {
+        ir_error(d, n, "input X has rank %d, expected at least 3 (N, C, spatial dims)", x->rank);
+        return NULL;
+    }
+    if (x->rank - 2 > RT_MAX_SPATIAL) {
+        ir_error(d, n, "input X has %d spatial dims, at most %d are supported", x->rank - 2,
+                 RT_MAX_SPATIAL);
+        return NULL;
+    }
+    return x;
+}
+
+/* Resolves pads for static input dims and copies the window into the kernel parameters. */
+static int fill_window(IrNode *n, IrDiag *d, const WinAttrs *a, const IrType *x, int64_t *kernel,
+                       int64_t *stride, int64_t *dilation, int64_t *pad_begin, int64_t *pad_end) {
+    for (int i = 0; i < a->ns; i++) {
+        int64_t o;
+        if (win_out_dim(n, d, a, i, x->dims[2 + i].value, &o, &pad_begin[i], &pad_end[i]))
+            return -1;
+        kernel[i] = a->kernel[i];
+        stride[i] = a->stride[i];
+        dilation[i] = a->dilation[i];
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------ Conv */
+
+static int conv_infer(IrNode *n, IrDiag *d) {
+    const IrType *x = spatial_input(n, d);
+    if (!x) return -1;
+    const IrType *w = op_input_tensor(n, d, 1);
+    if (!w) return -1;
+    if (!is_float_type(x->dtype)) {
+        ir_error(d, n, "input X has element type %s, expected a float type",
+                 ir_dtype_name(x->dtype));
+        return -1;
+    }
+    if (w->dtype != x->dtype) {
+        ir_error(d, n, "weight W has element type %s, X has %s", ir_dtype_name(w->dtype),
+                 ir_dtype_name(x->dtype));
+        return -1;
+    }
+    if (w->rank != x->rank) {
+        ir_error(d, n, "weight W has rank %d, expected %d (like X)", w->rank, x->rank);
+        return -1;
+    }
+    int ns = x->rank - 2;
+    int64_t group = ir_attr_int(n, "group", 1);
+    if (group < 1) {
+        ir_error(d, n, "group is %lld, must be >= 1", (long long)group);
+        return -1;
+    }
+    const IrDim *c = &x->dims[1], *m = &w->dims[0], *wc = &w->dims[1];
+    if (c->value >= 0 && wc->value >= 0 && c->value != wc->value * group) {
+        ir_error(d, n, "X has %lld channels but W expects %lld x group %lld",
+                 (long long)c->value, (long long)wc->value, (long long)group);
+        return -1;
+    }
+    if (m->value >= 0 && m->value % group != 0) {
+        ir_error(d, n, "W has %lld output channels, not divisible by group %lld",
+                 (long long)m->value, (long long)group);
+        return -1;
+    }
+    IrValue *bv = ir_node_in(n, 2);
+    if (bv) {
+        const IrType *b = op_input_tensor(n, d, 2);
+        if (!b) return -1;
+        if (b->dtype != x->dtype || b->rank != 1 ||
+            (b->dims[0].value >= 0 && m->value >= 0 && b->dims[0].value != m->value)) {
+            ir_error(d, n, "bias B must be a 1-D %s tensor of size M = %lld",
+                     ir_dtype_name(x->dtype), (long long)m->value);
+            return -1;
+        }
+    }
+    WinAttrs a;
+    if (read_win_attrs(n, d, ns, &w->dims[2], &a)) return -1;
+    IrDim out[2 + RT_MAX_SPATIAL];
+    out[0] = x->dims[0];
+    out[1] = *m;
+    for (int i = 0; i < ns; i++)
+        if (win_out_irdim(n, d, &a, i, &x->dims[2 + i], &out[2 + i])) return -1;
+    return op_set_output(n, 0, x->dtype, x->rank, out);
+}
+
+static int conv_lower(IrNode *n, IrDiag *d) {
+    const IrType *x = &n->in[0]->type, *w = &n->in[1]->type;
+    const char *kernel;
+    switch (x->dtype) {
+    case IR_DT_FLOAT: kernel = "rt_k_conv_f32"; break;
+    case IR_DT_DOUBLE: kernel = "rt_k_conv_f64"; break;
+    default:
+        ir_error(d, n, "Conv on %s tensors is not supported yet", ir_dtype_name(x->dtype));
+        return -1;
+    }
+    WinAttrs a;
+    if (read_win_attrs(n, d, x->rank - 2, &w->dims[2], &a)) return -1;
+    RtConvParams *p = op_params(n, d, kernel, sizeof *p);
+    if (!p) return -1;
+    p->nspatial = a.ns;
+    p->group = (int32_t)ir_attr_int(n, "group", 1);
+    return fill_window(n, d, &a, x, p->kernel, p->stride, p->dilation, p->pad_begin, p->pad_end);
+}
+
+const OpHooks op_hooks_Conv = {conv_infer, conv_lower, NULL};
+
+/* ------------------------------------------------------------------------------------ pools */
+
+/* Common part of MaxPool / AveragePool inference: window attributes and output dims. */
+static int pool_infer_common(IrNode *n, IrDiag *d, const IrType *x) {
+    WinAttrs a;
+    int ns = x->rank - 2;
+    if (read_win_attrs(n, d, ns, NULL, &a)) return -1;
+    IrDim out[2 + RT_MAX_SPATIAL];
+    out[0] = x->dims[0];
+    out[1] = x->dims[1];
+    for (int i = 0; i < ns; i++)
+        if (win_out_irdim(n, d, &a, i, &x->dims[2 + i], &out[2 + i])) return -1;
+    if (op_set_output(n, 0, x->dtype, x->rank, out)) return -1;
+    if (n->nout > 1 && op_set_output(n, 1, IR_DT_INT64, x->rank, out)) return -1;
+    return 0;
+}
+
+static int pool_lower_common(IrNode *n, IrDiag *d, const char *kernel) {
+    const IrType *x = &n->in[0]->type;
+    WinAttrs a;
+    if (read_win_attrs(n, d, x->rank - 2, NULL, &a)) return -1;
+    RtPoolParams *p = op_params(n, d, kernel, sizeof *p);
+    if (!p) return -1;
+    p->nspatial = a.ns;
+    p->count_include_pad = (int32_t)ir_attr_int(n, "count_include_pad", 0);
+    p->storage_order = (int32_t)ir_attr_int(n, "storage_order", 0);
+    return fill_window(n, d, &a, x, p->kernel, p->stride, p->dilation, p->pad_begin, p->pad_end);
+}
+
+static int maxpool_infer(IrNode *n, IrDiag *d) {
+    const IrType *x = spatial_input(n, d);
+    if (!x) return -1;
+    int ok = is_float_type(x->dtype) ||
+             (n->opset >= 12 && (x->dtype == IR_DT_INT8 || x->dtype == IR_DT_UINT8));
+    if (!ok) {
+        ir_error(d, n, "input X has element type %s, not allowed by MaxPool-%d",
+                 ir_dtype_name(x->dtype), n->opset);
+        return -1;
+    }
+    int64_t so = ir_attr_int(n, "storage_order", 0);
+    if (so != 0 && so != 1) {
+        ir_error(d, n, "storage_order is %lld, must be 0 or 1", (long long)so);
+        return -1;
+    }
+    if (n->nout > 1 && n->out[1] && n->opset < 8) {
+        ir_error(d, n, "the Indices output needs MaxPool-8 or later");
+        return -1;
+    }
+    return pool_infer_common(n, d, x);
+}
+
+static int maxpool_lower(IrNode *n, IrDiag *d) {
+    const char *kernel;
+    switch (n->in[0]->type.dtype) {
+    case IR_DT_FLOAT: kernel = "rt_k_maxpool_f32"; break;
+    case IR_DT_DOUBLE: kernel = "rt_k_maxpool_f64"; break;
+    case IR_DT_INT8: kernel = "rt_k_maxpool_i8"; break;
+    case IR_DT_UINT8: kernel = "rt_k_maxpool_u8"; break;
+    default:
+        ir_error(d, n, "MaxPool on %s tensors is not supported yet",
+                 ir_dtype_name(n->in[0]->type.dtype));
+        return -1;
+    }
+    return pool_lower_common(n, d, kernel);
+}
+
+const OpHooks op_hooks_MaxPool = {maxpool_infer, maxpool_lower, NULL};
+
+static int avgpool_infer(IrNode *n, IrDiag *d) {
+    const IrType *x = spatial_input(n, d);
+    if (!x) return -1;
+    if (!is_float_type(x->dtype)) {
+        ir_error(d, n, "input X has element type %s, expected a float type",
+                 ir_dtype_name(x->dtype));
+        return -1;
+    }
+    int64_t cip = ir_attr_int(n, "count_include_pad", 0);
+    if (cip != 0 && cip != 1) {
+        ir_error(d, n, "count_include_pad is %lld, must be 0 or 1", (long long)cip);
+        return -1;
+    }
+    return pool_infer_common(n, d, x);
+}
+
+static int avgpool_lower(IrNode *n, IrDiag *d) {
+    const char *kernel;
+    switch (n->in[0]->type.dtype) {
+    case IR_DT_FLOAT: kernel = "rt_k_avgpool_f32"; break;
+    case IR_DT_DOUBLE: kernel = "rt_k_avgpool_f64"; break;
+    default:
+        ir_error(d, n, "AveragePool on %s tensors is not supported yet",
+                 ir_dtype_name(n->in[0]->type.dtype));
+        return -1;
+    }
+    return pool_lower_common(n, d, kernel);
+}
+
+const OpHooks op_hooks_AveragePool = {avgpool_infer, avgpool_lower, NULL};
+
+static int gap_infer(IrNode *n, IrDiag *d) {
+    const IrType *x = op_input_tensor(n, d, 0);
+    if (!x) return -1;
+    if (x->rank < 3) {
+        ir_error(d, n, "input X has rank %d, expected at least 3 (N, C, spatial dims)", x->rank);
+        return -1;
+    }
+    if (!is_float_type(x->dtype)) {
+        ir_error(d, n, "input X has element type %s, expected a float type",
+                 ir_dtype_name(x->dtype));
+        return -1;
+    }
+    if (x->rank > IR_MAX_RANK) return -1;
+    IrDim out[IR_MAX_RANK];
+    for (int i = 0; i < x->rank; i++) {
+        out[i].value = i < 2 ? x->dims[i].value : 1;
+        out[i].sym = i < 2 ? x->dims[i].sym : NULL;
+    }
+    return op_set_output(n, 0, x->dtype, x->rank, out);
+}
+
+static int gap_lower(IrNode *n, IrDiag *d) {
+    const char *kernel;
+    switch (n->in[0]->type.dtype) {
+    case IR_DT_FLOAT: kernel = "rt_k_global_avgpool_f32"; break;
+    case IR_DT_DOUBLE: kernel = "rt_k_global_avgpool_f64"; break;
+    default:
+        ir_error(d, n, "GlobalAveragePool on %s tensors is not supported yet",
+                 ir_dtype_name(n->in[0]->type.dtype));
+        return -1;
+    }
+    return op_params(n, d, kernel, 0) ? 0 : -1;
+}
+
+const OpHooks op_hooks_GlobalAveragePool = {gap_infer, gap_lower, NULL};

@@ -1,0 +1,468 @@
+/* rt_conv.c - kernels of the conv family: Conv, MaxPool, AveragePool, GlobalAveragePool.
+ *
+ * ONNX specification: docs/Operators.md, sections Conv (opset 1/11/22), MaxPool (1/8/10/11/12/22),
+ * AveragePool (1/7/10/11/19/22), GlobalAveragePool (1/22). The compiler resolves auto_pad and
+ * ceil_mode (ops/op_conv.c); kernels receive explicit pads and the output shape.
+ *
+ * Layout is NC(D1..Dn), any number of spatial dims up to RT_MAX_SPATIAL. Conv has two float32
+ * implementations: a direct loop nest (rt_k_conv_ref_f32, the reference) and im2col followed by
+ * one OpenBLAS sgemm per (image, group) (rt_k_conv_f32); tests check one against the other.
+ *
+ * Every kernel validates the ranks and dimensions it is given against its parameter block, and
+ * every input access is bounds-checked, so inconsistent arguments give ONNXC_ERR_SHAPE instead
+ * of touching memory outside the tensors.
+ */
+#include <cblas.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/onnxc_rt.h"
+#include "runtime/rt_params.h"
+
+/* Geometry of one conv/pool call, derived from the tensors and checked. */
+typedef struct ConvGeo {
+    int ns;                        /* number of spatial dims */
+    int64_t batch;                 /* N */
+    int64_t cin;                   /* C (input channels) */
+    int64_t cout;                  /* M for conv, C for pooling */
+    int64_t in[RT_MAX_SPATIAL];    /* input spatial dims */
+    int64_t out[RT_MAX_SPATIAL];   /* output spatial dims */
+    int64_t k[RT_MAX_SPATIAL];     /* kernel (window) dims */
+    int64_t in_size;               /* product of in[] */
+    int64_t out_size;              /* product of out[] */
+    int64_t k_size;                /* product of k[] */
+} ConvGeo;
+
+/* Product of n dims into *out; -1 on negative dims or overflow. */
+static int dims_product(const int64_t *d, int n, int64_t *out) {
+    int64_t p = 1;
+    for (int i = 0; i < n; i++) {
+        if (d[i] < 0) return -1;
+        if (d[i] != 0 && p > INT64_MAX / d[i]) return -1;
+        p *= d[i];
+    }
+    *out = p;
+    return 0;
+}
+
+/* Splits a flat row-major index over dims d[0..n) into idx[0..n). */
+static void unflatten(int64_t flat, const int64_t *d, int n, int64_t *idx) {
+    for (int i = n - 1; i >= 0; i--) {
+        idx[i] = d[i] > 0 ? flat % d[i] : 0;
+        flat = d[i] > 0 ? flat / d[i] : 0;
+    }
+}
+
+/* Common checks of X (rank n+2) and Y (rank n+2, same N). Fills g except cout/k. */
+static int geo_init(RtCtx *ctx, ConvGeo *g, int ns, const RtTensor *x, const RtTensor *y,
+                    const char *what) {
+    if (ns < 1 || ns > RT_MAX_SPATIAL)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "%s: %d spatial dims (supported: 1..%d)", what,
+                       ns, RT_MAX_SPATIAL);
+    if (x->rank != ns + 2 || y->rank != ns + 2)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: input rank %d / output rank %d, expected %d",
+                       what, (int)x->rank, (int)y->rank, ns + 2);
+    if (!x->data || !y->data)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "%s: missing tensor data", what);
+    g->ns = ns;
+    g->batch = x->dims[0];
+    g->cin = x->dims[1];
+    if (y->dims[0] != g->batch)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: batch %lld in output, %lld in input", what,
+                       (long long)y->dims[0], (long long)g->batch);
+    for (int i = 0; i < ns; i++) {
+        g->in[i] = x->dims[2 + i];
+        g->out[i] = y->dims[2 + i];
+    }
+    if (g->batch < 0 || g->cin < 0 || dims_product(g->in, ns, &g->in_size) ||
+        dims_product(g->out, ns, &g->out_size))
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: invalid dimensions", what);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------ Conv */
+
+/* Checks X, W, B, Y against p and fills g. */
+static int conv_geo(RtCtx *ctx, const RtConvParams *p, const RtTensor *in, int nin,
+                    const RtTensor *out, int nout, ConvGeo *g) {
+    if (!p || nin < 2 || nout < 1)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "Conv: expected params, 2-3 inputs, 1 output");
+    int ns = p->nspatial;
+    int rc = geo_init(ctx, g, ns, &in[0], &out[0], "Conv");
+    if (rc) return rc;
+    const RtTensor *w = &in[1];
+    if (w->rank != ns + 2 || !w->data)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "Conv: weight rank %d, expected %d", (int)w->rank,
+                       ns + 2);
+    int64_t group = p->group;
+    g->cout = w->dims[0];
+    if (group < 1 || g->cout < 0 || g->cout % group != 0 || w->dims[1] * group != g->cin)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE,
+                       "Conv: %lld input channels, weight [%lld, %lld, ...], group %lld",
+                       (long long)g->cin, (long long)w->dims[0], (long long)w->dims[1],
+                       (long long)group);
+    if (out[0].dims[1] != g->cout)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "Conv: output has %lld channels, weight %lld",
+                       (long long)out[0].dims[1], (long long)g->cout);
+    for (int i = 0; i < ns; i++) {
+        g->k[i] = w->dims[2 + i];
+        if (g->k[i] != p->kernel[i] || p->stride[i] < 1 || p->dilation[i] < 1 ||
+            p->pad_begin[i] < 0 || p->pad_end[i] < 0)
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "Conv: parameters do not match the weight");
+    }
+    if (dims_product(g->k, ns, &g->k_size))
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "Conv: invalid kernel dims");
+    if (nin > 2 && in[2].rank >= 0) {
+        if (in[2].rank != 1 || in[2].dims[0] != g->cout || !in[2].data)
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "Conv: bias must be 1-D of size %lld",
+                           (long long)g->cout);
+    }
+    return 0;
+}
+
+/* Direct convolution: for every output element, sum over the group's input channels and the
+ * kernel taps that fall inside the input (padding contributes zeros). */
+#define DEFINE_CONV_DIRECT(T, NAME)                                                              \
+    static void NAME(const ConvGeo *g, const RtConvParams *p, const T *x, const T *w,            \
+                     const T *b, T *y) {                                                         \
+        int ns = g->ns;                                                                          \
+        int64_t cg = g->cin / p->group, mg = g->cout / p->group;                                 \
+        int64_t opos[RT_MAX_SPATIAL], kpos[RT_MAX_SPATIAL];                                      \
+        for (int64_t n = 0; n < g->batch; n++)                                                   \
+            for (int64_t m = 0; m < g->cout; m++) {                                              \
+                int64_t grp = m / mg;                                                            \
+                T *yp = y + (n * g->cout + m) * g->out_size;                                     \
+                for (int64_t o = 0; o < g->out_size; o++) {                                      \
+                    unflatten(o, g->out, ns, opos);                                              \
+                    T acc = b ? b[m] : (T)0;                                                     \
+                    for (int64_t c = 0; c < cg; c++) {                                           \
+                        const T *xp = x + (n * g->cin + grp * cg + c) * g->in_size;              \
+                        const T *wp = w + (m * cg + c) * g->k_size;                              \
+                        for (int64_t kk = 0; kk < g->k_size; kk++) {                             \
+                            unflatten(kk, g->k, ns, kpos);                                       \
+                            int64_t off = 0;                                                     \
+                            int inside = 1;                                                      \
+                            for (int i = 0; i < ns; i++) {                                       \
+                                int64_t pos = opos[i] * p->stride[i] - p->pad_begin[i] +         \
+                                              kpos[i] * p->dilation[i];                          \
+                                if (pos < 0 || pos >= g->in[i]) {                                \
+                                    inside = 0;                                                  \
+                                    break;                                                       \
+                                }                                                                \
+                                off = off * g->in[i] + pos;                                      \
+                            }                                                                    \
+                            if (inside) acc += xp[off] * wp[kk];                                 \
+                        }                                                                        \
+                    }                                                                            \
+                    yp[o] = acc;                                                                 \
+                }                                                                                \
+            }                                                                                    \
+    }
+
+DEFINE_CONV_DIRECT(float, conv_direct_f32)
+DEFINE_CONV_DIRECT(double, conv_direct_f64)
+
+static const void *bias_ptr(const RtTensor *in, int nin) {
+    return (nin > 2 && in[2].rank >= 0) ? in[2].data : NULL;
+}
+
+int rt_k_conv_ref_f32(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                      int nout) {
+    ConvGeo g;
+    const RtConvParams *p = params;
+    int rc = conv_geo(ctx, p, in, nin, out, nout, &g);
+    if (rc) return rc;
+    conv_direct_f32(&g, p, in[0].data, in[1].data, bias_ptr(in, nin), out[0].data);
+    return 0;
+}
+
+int rt_k_conv_f64(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                  int nout) {
+    ConvGeo g;
+    const RtConvParams *p = params;
+    int rc = conv_geo(ctx, p, in, nin, out, nout, &g);
+    if (rc) return rc;
+    conv_direct_f64(&g, p, in[0].data, in[1].data, bias_ptr(in, nin), out[0].data);
+    return 0;
+}
+
+/* im2col for the channels [c0, c0+cg) of one image: col is a (cg * k_size) x out_size row-major
+ * matrix whose row (c, kk) holds, for every output position, the input value under kernel tap kk
+ * (0 where the tap falls in the padding). */
+static void im2col_f32(const ConvGeo *g, const RtConvParams *p, const float *x, int64_t cg,
+                       float *col) {
+    int ns = g->ns;
+    int last = ns - 1;
+    int64_t kpos[RT_MAX_SPATIAL], opos[RT_MAX_SPATIAL];
+    int64_t rows = g->out_size / (g->out[last] > 0 ? g->out[last] : 1);
+    if (g->out[last] == 0) return;
+    for (int64_t c = 0; c < cg; c++) {
+        const float *xc = x + c * g->in_size;
+        for (int64_t kk = 0; kk < g->k_size; kk++) {
+            float *dst = col + (c * g->k_size + kk) * g->out_size;
+            unflatten(kk, g->k, ns, kpos);
+            /* iterate over output "rows" (all spatial dims but the last) */
+            for (int64_t r = 0; r < rows; r++) {
+                float *drow = dst + r * g->out[last];
+                unflatten(r, g->out, last, opos);
+                int64_t off = 0;
+                int inside = 1;
+                for (int i = 0; i < last; i++) {
+                    int64_t pos =
+                        opos[i] * p->stride[i] - p->pad_begin[i] + kpos[i] * p->dilation[i];
+                    if (pos < 0 || pos >= g->in[i]) {
+                        inside = 0;
+                        break;
+                    }
+                    off = off * g->in[i] + pos;
+                }
+                if (!inside) {
+                    memset(drow, 0, (size_t)g->out[last] * sizeof(float));
+                    continue;
+                }
+                const float *xrow = xc + off * g->in[last];
+                int64_t s = p->stride[last];
+                int64_t start = kpos[last] * p->dilation[last] - p->pad_begin[last];
+                for (int64_t o = 0; o < g->out[last]; o++) {
+                    int64_t pos = o * s + start;
+                    drow[o] = (pos >= 0 && pos < g->in[last]) ? xrow[pos] : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+/* 1 if the conv is a pointwise (1x1..., stride 1, no padding) one whose im2col matrix is the
+ * input itself. */
+static int conv_is_pointwise(const ConvGeo *g, const RtConvParams *p) {
+    for (int i = 0; i < g->ns; i++)
+        if (g->k[i] != 1 || p->stride[i] != 1 || p->pad_begin[i] != 0 || p->pad_end[i] != 0 ||
+            g->out[i] != g->in[i])
+            return 0;
+    return 1;
+}
+
+int rt_k_conv_f32(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                  int nout) {
+    ConvGeo g;
+    const RtConvParams *p = params;
+    int rc = conv_geo(ctx, p, in, nin, out, nout, &g);
+    if (rc) return rc;
+    const float *x = in[0].data, *w = in[1].data, *b = bias_ptr(in, nin);
+    float *y = out[0].data;
+    int64_t cg = g.cin / p->group, mg = g.cout / p->group;
+    int64_t kc = cg * g.k_size; /* inner dimension of the GEMM */
+    if (g.batch == 0 || g.cout == 0 || g.out_size == 0) return 0;
+    /* GEMM dimensions must fit cblas' int; otherwise use the direct loops. */
+    if (kc > INT_MAX || g.out_size > INT_MAX || mg > INT_MAX || kc == 0 ||
+        (double)kc * (double)g.out_size > (double)(SIZE_MAX / sizeof(float) / 2)) {
+        conv_direct_f32(&g, p, x, w, b, y);
+        return 0;
+    }
+    int pointwise = conv_is_pointwise(&g, p);
+    float *col = NULL;
+    if (!pointwise) {
+        col = malloc((size_t)kc * (size_t)g.out_size * sizeof(float));
+        if (!col)
+            return rt_fail(ctx, ONNXC_ERR_NOMEM, "Conv: cannot allocate %lld x %lld im2col buffer",
+                           (long long)kc, (long long)g.out_size);
+    }
+    for (int64_t n = 0; n < g.batch; n++) {
+        for (int64_t grp = 0; grp < p->group; grp++) {
+            const float *xg = x + (n * g.cin + grp * cg) * g.in_size;
+            const float *wg = w + grp * mg * kc;
+            float *yg = y + (n * g.cout + grp * mg) * g.out_size;
+            const float *bmat = xg;
+            if (!pointwise) {
+                im2col_f32(&g, p, xg, cg, col);
+                bmat = col;
+            }
+            float beta = 0.0f;
+            if (b) {
+                for (int64_t m = 0; m < mg; m++)
+                    for (int64_t o = 0; o < g.out_size; o++) yg[m * g.out_size + o] = b[grp * mg + m];
+                beta = 1.0f;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)g.out_size,
+                        (int)kc, 1.0f, wg, (int)kc, bmat, (int)g.out_size, beta, yg,
+                        (int)g.out_size);
+        }
+    }
+    free(col);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------ pooling */
+
+/* Checks X, Y (and p) for pooling and fills g (cout = C, k from p). */
+static int pool_geo(RtCtx *ctx, const RtPoolParams *p, const RtTensor *in, int nin,
+                    const RtTensor *out, int nout, ConvGeo *g, const char *what) {
+    if (!p || nin < 1 || nout < 1)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "%s: expected params, 1 input, 1 output", what);
+    int rc = geo_init(ctx, g, p->nspatial, &in[0], &out[0], what);
+    if (rc) return rc;
+    g->cout = g->cin;
+    if (out[0].dims[1] != g->cin)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: output has %lld channels, input %lld", what,
+                       (long long)out[0].dims[1], (long long)g->cin);
+    for (int i = 0; i < g->ns; i++) {
+        g->k[i] = p->kernel[i];
+        if (p->kernel[i] < 1 || p->stride[i] < 1 || p->dilation[i] < 1 || p->pad_begin[i] < 0 ||
+            p->pad_end[i] < 0)
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: invalid window parameters", what);
+    }
+    if (dims_product(g->k, g->ns, &g->k_size))
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: invalid kernel dims", what);
+    return 0;
+}
+
+/* MaxPool: maximum over the taps inside the input (the first maximum wins for Indices). A
+ * window with no tap inside the input gives 0 and index -1. Indices are flat offsets into X:
+ * (n*C + c) * prod(D) + spatial offset, the spatial offset row-major (storage_order 0) or
+ * column-major (storage_order 1). */
+#define DEFINE_MAXPOOL(T, NAME)                                                                  \
+    int NAME(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,         \
+             int nout) {                                                                         \
+        ConvGeo g;                                                                               \
+        const RtPoolParams *p = params;                                                          \
+        int rc = pool_geo(ctx, p, in, nin, out, nout, &g, "MaxPool");                            \
+        if (rc) return rc;                                                                       \
+        int64_t *ind = NULL;                                                                     \
+        if (nout > 1 && out[1].rank >= 0 && out[1].data) {                                       \
+            if (out[1].dtype != 7 /* INT64 */ || rt_numel(&out[1]) != rt_numel(&out[0]))         \
+                return rt_fail(ctx, ONNXC_ERR_SHAPE, "MaxPool: Indices must be int64 like Y");   \
+            ind = out[1].data;                                                                   \
+        }                                                                                        \
+        int ns = g.ns;                                                                           \
+        const T *x = in[0].data;                                                                 \
+        T *y = out[0].data;                                                                      \
+        int64_t opos[RT_MAX_SPATIAL], kpos[RT_MAX_SPATIAL];                                      \
+        for (int64_t nc = 0; nc < g.batch * g.cin; nc++) {                                       \
+            const T *xp = x + nc * g.in_size;                                                    \
+            for (int64_t o = 0; o < g.out_size; o++) {                                           \
+                unflatten(o, g.out, ns, opos);                                                   \
+                T best = (T)0;                                                                   \
+                int64_t best_off = -1;                                                           \
+                int64_t best_pos[RT_MAX_SPATIAL] = {0};                                          \
+                for (int64_t kk = 0; kk < g.k_size; kk++) {                                      \
+                    unflatten(kk, g.k, ns, kpos);                                                \
+                    int64_t off = 0, pos[RT_MAX_SPATIAL];                                        \
+                    int inside = 1;                                                              \
+                    for (int i = 0; i < ns; i++) {                                               \
+                        pos[i] = opos[i] * p->stride[i] - p->pad_begin[i] +                      \
+                                 kpos[i] * p->dilation[i];                                       \
+                        if (pos[i] < 0 || pos[i] >= g.in[i]) {                                   \
+                            inside = 0;                                                          \
+                            break;                                                               \
+                        }                                                                        \
+                        off = off * g.in[i] + pos[i];                                            \
+                    }                                                                            \
+                    if (!inside) continue;                                                       \
+                    if (best_off < 0 || xp[off] > best) {                                        \
+                        best = xp[off];                                                          \
+                        best_off = off;                                                          \
+                        memcpy(best_pos, pos, sizeof(int64_t) * (size_t)ns);                     \
+                    }                                                                            \
+                }                                                                                \
+                y[nc * g.out_size + o] = best;                                                   \
+                if (ind) {                                                                       \
+                    int64_t idx = -1;                                                            \
+                    if (best_off >= 0) {                                                         \
+                        idx = best_off;                                                          \
+                        if (p->storage_order == 1) {                                             \
+                            idx = 0;                                                             \
+                            for (int i = ns - 1; i >= 0; i--) idx = idx * g.in[i] + best_pos[i]; \
+                        }                                                                        \
+                        idx += nc * g.in_size;                                                   \
+                    }                                                                            \
+                    ind[nc * g.out_size + o] = idx;                                              \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+        return 0;                                                                                \
+    }
+
+DEFINE_MAXPOOL(float, rt_k_maxpool_f32)
+DEFINE_MAXPOOL(double, rt_k_maxpool_f64)
+DEFINE_MAXPOOL(int8_t, rt_k_maxpool_i8)
+DEFINE_MAXPOOL(uint8_t, rt_k_maxpool_u8)
+
+/* AveragePool: sum of the taps inside the input divided by their count, or (count_include_pad)
+ * by the number of taps inside the padded input [-pad_begin, D + pad_end) - taps that ceil_mode
+ * pushes past the end padding never count. An empty window gives 0. */
+#define DEFINE_AVGPOOL(T, NAME)                                                                  \
+    int NAME(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,         \
+             int nout) {                                                                         \
+        ConvGeo g;                                                                               \
+        const RtPoolParams *p = params;                                                          \
+        int rc = pool_geo(ctx, p, in, nin, out, nout, &g, "AveragePool");                        \
+        if (rc) return rc;                                                                       \
+        int ns = g.ns;                                                                           \
+        const T *x = in[0].data;                                                                 \
+        T *y = out[0].data;                                                                      \
+        int64_t opos[RT_MAX_SPATIAL], kpos[RT_MAX_SPATIAL];                                      \
+        for (int64_t nc = 0; nc < g.batch * g.cin; nc++) {                                       \
+            const T *xp = x + nc * g.in_size;                                                    \
+            for (int64_t o = 0; o < g.out_size; o++) {                                           \
+                unflatten(o, g.out, ns, opos);                                                   \
+                T sum = 0;                                                                       \
+                int64_t nreal = 0, npadded = 0;                                                  \
+                for (int64_t kk = 0; kk < g.k_size; kk++) {                                      \
+                    unflatten(kk, g.k, ns, kpos);                                                \
+                    int64_t off = 0;                                                             \
+                    int inside = 1, in_padded = 1;                                               \
+                    for (int i = 0; i < ns; i++) {                                               \
+                        int64_t pos = opos[i] * p->stride[i] - p->pad_begin[i] +                 \
+                                      kpos[i] * p->dilation[i];                                  \
+                        if (pos < -p->pad_begin[i] || pos >= g.in[i] + p->pad_end[i])            \
+                            in_padded = 0;                                                       \
+                        if (pos < 0 || pos >= g.in[i]) inside = 0;                               \
+                        else off = off * g.in[i] + pos;                                          \
+                    }                                                                            \
+                    if (in_padded) npadded++;                                                    \
+                    if (inside) {                                                                \
+                        sum += xp[off];                                                          \
+                        nreal++;                                                                 \
+                    }                                                                            \
+                }                                                                                \
+                int64_t cnt = p->count_include_pad ? npadded : nreal;                            \
+                y[nc * g.out_size + o] = cnt > 0 ? sum / (T)cnt : (T)0;                          \
+            }                                                                                    \
+        }                                                                                        \
+        return 0;                                                                                \
+    }
+
+DEFINE_AVGPOOL(float, rt_k_avgpool_f32)
+DEFINE_AVGPOOL(double, rt_k_avgpool_f64)
+
+/* GlobalAveragePool: mean over all spatial positions; Y is [N, C, 1, ..., 1]. Accumulates in
+ * double for float32 to keep large planes accurate. */
+#define DEFINE_GLOBAL_AVGPOOL(T, NAME)                                                           \
+    int NAME(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,         \
+             int nout) {                                                                         \
+        (void)params;                                                                            \
+        if (nin < 1 || nout < 1 || in[0].rank < 2 || out[0].rank != in[0].rank || !in[0].data || \
+            !out[0].data)                                                                        \
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "GlobalAveragePool: bad tensors");              \
+        int64_t nc = in[0].dims[0] * in[0].dims[1], plane = 1;                                   \
+        for (int i = 2; i < in[0].rank; i++) {                                                   \
+            plane *= in[0].dims[i];                                                              \
+            if (out[0].dims[i] != 1)                                                             \
+                return rt_fail(ctx, ONNXC_ERR_SHAPE, "GlobalAveragePool: output dim %d not 1",  \
+                               i);                                                               \
+        }                                                                                        \
+        if (out[0].dims[0] != in[0].dims[0] || out[0].dims[1] != in[0].dims[1])                  \
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "GlobalAveragePool: output N/C mismatch");      \
+        const T *x = in[0].data;                                                                 \
+        T *y = out[0].data;                                                                      \
+        for (int64_t i = 0; i < nc; i++) {                                                       \
+            double s = 0;                                                                        \
+            for (int64_t j = 0; j < plane; j++) s += (double)x[i * plane + j];                   \
+            y[i] = plane > 0 ? (T)(s / (double)plane) : (T)0;                                    \
+        }                                                                                        \
+        return 0;                                                                                \
+    }
+
+DEFINE_GLOBAL_AVGPOOL(float, rt_k_global_avgpool_f32)
+DEFINE_GLOBAL_AVGPOOL(double, rt_k_global_avgpool_f64)

@@ -1,0 +1,169 @@
+/* rt_shape.c - kernels of the shape / data movement family: Transpose, Concat and Dropout's
+ * inference-mode mask.
+ *
+ * ONNX specification: docs/Operators.md, sections Transpose (1/13/21/23), Concat (1/4/11/13/23),
+ * Dropout (1/6/7/10/12/13/22). The view-like ops of the family (Flatten, Reshape, Squeeze,
+ * Unsqueeze, Identity) only copy bytes and use rt_k_copy (runtime/rt_core.c).
+ *
+ * These kernels move elements without looking at them, so they serve every element type: the
+ * element size comes from rt_dtype_size (a STRING element is an IrString record, copied as is).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/onnxc_rt.h"
+#include "runtime/rt_params.h"
+
+/* Copies n elements of size es from src (stride sstride elements) to contiguous dst. */
+static void strided_copy(char *dst, const char *src, int64_t n, int64_t sstride, size_t es) {
+    switch (es) {
+    case 1:
+        for (int64_t i = 0; i < n; i++) dst[i] = src[i * sstride];
+        break;
+    case 2: {
+        uint16_t *d = (uint16_t *)dst;
+        const uint16_t *s = (const uint16_t *)src;
+        for (int64_t i = 0; i < n; i++) d[i] = s[i * sstride];
+        break;
+    }
+    case 4: {
+        uint32_t *d = (uint32_t *)dst;
+        const uint32_t *s = (const uint32_t *)src;
+        for (int64_t i = 0; i < n; i++) d[i] = s[i * sstride];
+        break;
+    }
+    case 8: {
+        uint64_t *d = (uint64_t *)dst;
+        const uint64_t *s = (const uint64_t *)src;
+        for (int64_t i = 0; i < n; i++) d[i] = s[i * sstride];
+        break;
+    }
+    default:
+        for (int64_t i = 0; i < n; i++)
+            memcpy(dst + (size_t)i * es, src + (size_t)(i * sstride) * es, es);
+        break;
+    }
+}
+
+/* Transpose: walks the output in row-major order; the innermost output dim is a strided read
+ * of the input. Checks that perm is a permutation and that out.dims[i] == in.dims[perm[i]]. */
+int rt_k_transpose(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                   int nout) {
+    const RtTransposeParams *p = params;
+    if (!p || nin < 1 || nout < 1)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "Transpose: expected params, 1 input, 1 output");
+    int r = p->rank;
+    if (r < 0 || r > RT_TRANSPOSE_MAX_RANK || in[0].rank != r || out[0].rank != r)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "Transpose: rank %d, input %d, output %d", r,
+                       (int)in[0].rank, (int)out[0].rank);
+    size_t es = rt_dtype_size(in[0].dtype);
+    if (es == 0 || in[0].dtype != out[0].dtype)
+        return rt_fail(ctx, ONNXC_ERR_TYPE, "Transpose: element types %d -> %d", (int)in[0].dtype,
+                       (int)out[0].dtype);
+    unsigned char seen[RT_TRANSPOSE_MAX_RANK] = {0};
+    int64_t istride[RT_TRANSPOSE_MAX_RANK]; /* input strides, in elements */
+    int64_t ostr[RT_TRANSPOSE_MAX_RANK];    /* input stride of each output dim */
+    int64_t s = 1;
+    for (int i = r - 1; i >= 0; i--) {
+        istride[i] = s;
+        s *= in[0].dims[i];
+    }
+    for (int i = 0; i < r; i++) {
+        int pi = p->perm[i];
+        if (pi < 0 || pi >= r || seen[pi] || out[0].dims[i] != in[0].dims[pi])
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "Transpose: perm/output dims do not match");
+        seen[pi] = 1;
+        ostr[i] = istride[pi];
+    }
+    int64_t total = rt_numel(&out[0]);
+    if (total == 0) return 0;
+    if (!in[0].data || !out[0].data)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "Transpose: missing tensor data");
+    const char *src = in[0].data;
+    char *dst = out[0].data;
+    if (r == 0) {
+        memcpy(dst, src, es);
+        return 0;
+    }
+    int64_t inner = out[0].dims[r - 1];
+    int64_t idx[RT_TRANSPOSE_MAX_RANK] = {0}; /* odometer over output dims 0..r-2 */
+    int64_t ioff = 0;                         /* input offset of the current output row */
+    for (int64_t done = 0; done < total; done += inner) {
+        strided_copy(dst + (size_t)done * es, src + (size_t)ioff * es, inner, ostr[r - 1], es);
+        for (int i = r - 2; i >= 0; i--) {
+            idx[i]++;
+            ioff += ostr[i];
+            if (idx[i] < out[0].dims[i]) break;
+            ioff -= idx[i] * ostr[i];
+            idx[i] = 0;
+        }
+    }
+    return 0;
+}
+
+/* Concat: for each outer index (dims before axis), copies each input's contiguous block of
+ * dims[axis] * inner elements in turn. Checks that all non-axis dims agree with the output and
+ * that the axis dims sum to the output's. */
+int rt_k_concat(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                int nout) {
+    const RtConcatParams *p = params;
+    if (!p || nin < 1 || nout < 1)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "Concat: expected params, inputs, 1 output");
+    int r = out[0].rank, axis = p->axis;
+    if (axis < 0 || axis >= r)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "Concat: axis %d out of range for rank %d", axis, r);
+    size_t es = rt_dtype_size(out[0].dtype);
+    if (es == 0) return rt_fail(ctx, ONNXC_ERR_TYPE, "Concat: unknown element type");
+    int64_t axis_sum = 0;
+    for (int k = 0; k < nin; k++) {
+        if (in[k].rank != r || in[k].dtype != out[0].dtype)
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "Concat: input %d rank/type differs", k);
+        for (int i = 0; i < r; i++)
+            if (i != axis && in[k].dims[i] != out[0].dims[i])
+                return rt_fail(ctx, ONNXC_ERR_SHAPE, "Concat: input %d dim %d is %lld, not %lld",
+                               k, i, (long long)in[k].dims[i], (long long)out[0].dims[i]);
+        axis_sum += in[k].dims[axis];
+    }
+    if (axis_sum != out[0].dims[axis])
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "Concat: axis sizes sum to %lld, output has %lld",
+                       (long long)axis_sum, (long long)out[0].dims[axis]);
+    int64_t outer = 1, inner = 1;
+    for (int i = 0; i < axis; i++) outer *= out[0].dims[i];
+    for (int i = axis + 1; i < r; i++) inner *= out[0].dims[i];
+    if (rt_numel(&out[0]) == 0) return 0;
+    char *dst = out[0].data;
+    size_t orow = (size_t)(out[0].dims[axis] * inner) * es; /* bytes per outer index in Y */
+    size_t pos = 0;                                           /* byte offset within a Y row */
+    for (int k = 0; k < nin; k++) {
+        size_t blk = (size_t)(in[k].dims[axis] * inner) * es;
+        if (blk == 0) continue;
+        if (!in[k].data || !dst)
+            return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "Concat: missing tensor data");
+        const char *src = in[k].data;
+        for (int64_t o = 0; o < outer; o++)
+            memcpy(dst + (size_t)o * orow + pos, src + (size_t)o * blk, blk);
+        pos += blk;
+    }
+    return 0;
+}
+
+/* Dropout in inference mode with its mask output: out[0] is a copy of in[0], out[1] (bool, same
+ * shape) is all true. in[1] (ratio) and in[2] (training_mode) are ignored: the compiler rejects
+ * training_mode with ratio > 0. */
+int rt_k_dropout_mask(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                      int nout) {
+    (void)params;
+    if (nin < 1 || nout < 1)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "Dropout: expected 1 input and an output");
+    int64_t n = rt_numel(&in[0]);
+    size_t es = rt_dtype_size(in[0].dtype);
+    if (rt_numel(&out[0]) != n || out[0].dtype != in[0].dtype || es == 0)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "Dropout: output differs from input");
+    if (n > 0 && in[0].data != out[0].data) memmove(out[0].data, in[0].data, (size_t)n * es);
+    if (nout > 1 && out[1].rank >= 0 && out[1].data) {
+        if (rt_numel(&out[1]) != n || out[1].dtype != 9 /* BOOL */)
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "Dropout: mask must be bool like the input");
+        memset(out[1].data, 1, (size_t)n);
+    }
+    return 0;
+}
