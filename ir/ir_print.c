@@ -42,8 +42,8 @@ static void out_write(Out *o, const char *s, size_t n) {
     if (o->f) {
         if (fwrite(s, 1, n, o->f) != n)
             o->err = 1;
-    } else if (o->buf && o->cap > 0) {
-        size_t room = o->len < o->cap - 1 ? o->cap - 1 - o->len : 0;
+    } else if (o->buf && o->len + 1 < o->cap) {
+        size_t room = o->cap - 1 - o->len; /* keep one byte for the NUL */
         size_t k = n < room ? n : room;
         memcpy(o->buf + o->len, s, k);
         o->buf[o->len + k] = 0;
@@ -435,12 +435,12 @@ static void out_elem(Out *o, IrDType dt, const void *data, int64_t i) {
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
     const unsigned char *p = data;
     for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
+        h = (h ^ p[i]) * 0x100000001b3ull; /* FNV-1a 64 prime */
     return h;
 }
 
 static uint64_t tensor_hash(const IrTensor *t) {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 offset basis */
     if (t->dtype != IR_DT_STRING)
         return fnv1a(h, t->data, t->nbytes);
     const IrString *s = t->data;
