@@ -778,6 +778,83 @@ oom:
     return -1;
 }
 
+/* protobuf-c's unpack recurses once per nested message with no limit, so a small hostile file
+ * (a few hundred KB of nested TypeProto or GraphProto) could overflow the stack. This walks the
+ * wire format iteratively, using the generated descriptors to know which length-delimited
+ * fields are messages, and returns -1 if messages nest deeper than max_depth. Malformed input
+ * is left for protobuf_c_message_unpack to reject (returns 0). */
+#define FE_MAX_PB_DEPTH (4 * IR_MAX_SUBGRAPH_DEPTH + 64)
+
+static int fe_varint(const uint8_t *b, size_t end, size_t *pos, uint64_t *out) {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64 && *pos < end; shift += 7) {
+        uint8_t c = b[(*pos)++];
+        v |= (uint64_t)(c & 0x7F) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int fe_pb_depth_ok(const uint8_t *b, size_t len, const ProtobufCMessageDescriptor *desc) {
+    struct {
+        size_t end;
+        const ProtobufCMessageDescriptor *desc;
+    } st[FE_MAX_PB_DEPTH + 1];
+    int top = 0;
+    st[0].end = len;
+    st[0].desc = desc;
+    size_t pos = 0;
+    for (;;) {
+        while (top > 0 && pos >= st[top].end)
+            pos = st[top--].end;
+        if (pos >= st[top].end)
+            return 0;
+        size_t end = st[top].end;
+        uint64_t tag, n;
+        if (fe_varint(b, end, &pos, &tag))
+            return 0;
+        switch (tag & 7) {
+        case 0:
+            if (fe_varint(b, end, &pos, &n))
+                return 0;
+            break;
+        case 1:
+            if (end - pos < 8)
+                return 0;
+            pos += 8;
+            break;
+        case 5:
+            if (end - pos < 4)
+                return 0;
+            pos += 4;
+            break;
+        case 2: {
+            if (fe_varint(b, end, &pos, &n) || n > end - pos)
+                return 0;
+            const ProtobufCFieldDescriptor *f =
+                tag >> 3 <= UINT32_MAX
+                    ? protobuf_c_message_descriptor_get_field(st[top].desc, (unsigned)(tag >> 3))
+                    : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && f->descriptor) {
+                if (top == FE_MAX_PB_DEPTH)
+                    return -1;
+                top++;
+                st[top].end = pos + (size_t)n;
+                st[top].desc = f->descriptor;
+            } else {
+                pos += (size_t)n;
+            }
+            break;
+        }
+        default:
+            return 0; /* groups or garbage: unpack decides */
+        }
+    }
+}
+
 IrModel *fe_load_model_buffer(const void *buf, size_t len, const char *path, const char *dir,
                               const FeOptions *opt, IrDiag *d) {
     IrDiag local;
@@ -790,6 +867,11 @@ IrModel *fe_load_model_buffer(const void *buf, size_t len, const char *path, con
     int64_t maxb = opt && opt->max_file_bytes > 0 ? opt->max_file_bytes : ((int64_t)4 << 30);
     if ((uint64_t)len > (uint64_t)maxb) {
         ir_error(d, NULL, "model is %zu bytes, more than the limit of %lld", len, (long long)maxb);
+        goto out;
+    }
+    if (fe_pb_depth_ok(buf, len, &onnx__model_proto__descriptor)) {
+        ir_error(d, NULL, "'%s': messages are nested deeper than %d levels",
+                 path ? path : "<buffer>", FE_MAX_PB_DEPTH);
         goto out;
     }
     Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);

@@ -1054,6 +1054,70 @@ static void test_model_level_tensor_errors(void **state) {
     tfree_all();
 }
 
+/* Appends a protobuf varint. */
+static size_t put_varint(uint8_t *b, uint64_t v) {
+    size_t n = 0;
+    do {
+        b[n++] = (uint8_t)((v & 0x7F) | (v > 0x7F ? 0x80 : 0));
+        v >>= 7;
+    } while (v);
+    return n;
+}
+
+static size_t varint_len(uint64_t v) {
+    uint8_t tmp[10];
+    return put_varint(tmp, v);
+}
+
+/* Wraps payload p[0..n) as field `field` (length-delimited) into a new buffer. */
+static uint8_t *wrap_field(const uint8_t *p, size_t n, unsigned field, size_t *out_len) {
+    uint8_t *b = T(n + 16);
+    size_t k = put_varint(b, (uint64_t)field << 3 | 2);
+    k += put_varint(b + k, n);
+    memcpy(b + k, p, n);
+    *out_len = k + n;
+    return b;
+}
+
+static void test_deep_nesting_bytes(void **state) {
+    (void)state;
+    /* ModelProto{ir_version 8, graph{input{type: seq(seq(seq(...)))}}} with 200000 levels,
+     * written by hand (protobuf-c's own pack and unpack are recursive). */
+    enum { LEVELS = 200000 };
+    size_t *L = malloc((LEVELS + 1) * sizeof *L), *Q = malloc((LEVELS + 1) * sizeof *Q);
+    L[0] = 0; /* innermost TypeProto: empty */
+    for (int k = 1; k <= LEVELS; k++) {
+        Q[k] = 1 + varint_len(L[k - 1]) + L[k - 1]; /* TypeProto.Sequence{elem_type = 1} */
+        L[k] = 1 + varint_len(Q[k]) + Q[k];         /* TypeProto{sequence_type = 4} */
+    }
+    uint8_t *tp = malloc(L[LEVELS]);
+    size_t pos = 0;
+    for (int k = LEVELS; k >= 1; k--) {
+        tp[pos++] = 4 << 3 | 2;
+        pos += put_varint(tp + pos, Q[k]);
+        tp[pos++] = 1 << 3 | 2;
+        pos += put_varint(tp + pos, L[k - 1]);
+    }
+    assert_int_equal(pos, L[LEVELS]);
+    size_t n1, n2, n3;
+    uint8_t *vi = wrap_field(tp, pos, 2, &n1);   /* ValueInfoProto.type */
+    uint8_t *gr = wrap_field(vi, n1, 11, &n2);   /* GraphProto.input */
+    uint8_t *gf = wrap_field(gr, n2, 7, &n3);    /* ModelProto.graph */
+    uint8_t *model = T(n3 + 2);
+    model[0] = 1 << 3 | 0;                       /* ModelProto.ir_version = 8 */
+    model[1] = 8;
+    memcpy(model + 2, gf, n3);
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    assert_null(fe_load_model_buffer(model, n3 + 2, "deep.onnx", NULL, NULL, &d));
+    assert_true(diag_has(&d, "nested deeper"));
+    ir_diag_free(&d);
+    free(tp);
+    free(L);
+    free(Q);
+    tfree_all();
+}
+
 /* ---------------------------------------------------------------- external data */
 
 static void write_bytes(const char *path, const void *p, size_t n) {
@@ -1156,7 +1220,7 @@ static void test_external_data(void **state) {
     /* disabled by option */
     ir_diag_init(&d, NULL);
     snprintf(p, sizeof p, "%s/model.onnx", dir);
-    (void)load_ext(dir, "w.bin", NULL, NULL, 8, NULL);
+    ir_model_destroy(load_ext(dir, "w.bin", NULL, NULL, 8, NULL));
     FeOptions o = {.max_file_bytes = 0, .allow_external_data = 0};
     assert_null(fe_load_model(p, &o, &d));
     assert_true(diag_has(&d, "disabled"));
@@ -1448,6 +1512,7 @@ int main(void) {
         cmocka_unit_test(test_truncated_prefixes),
         cmocka_unit_test(test_random_flips),
         cmocka_unit_test(test_model_level_tensor_errors),
+        cmocka_unit_test(test_deep_nesting_bytes),
         cmocka_unit_test(test_external_data),
         cmocka_unit_test(test_write_read_pb),
         cmocka_unit_test(test_backend_models),
