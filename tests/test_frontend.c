@@ -468,6 +468,7 @@ static void test_mlp(void **state) {
     assert_int_equal(a->tp->dims[0].value, 5);
     a = ir_node_attr(n, "ref");
     assert_string_equal(a->ref_attr_name, "outer_attr");
+    assert_int_equal(ir_verify(g, &d), 0);
     ir_model_destroy(m);
     ir_diag_free(&d);
     tfree_all();
@@ -544,6 +545,7 @@ static void test_subgraph_outer(void **state) {
     assert_int_equal(eg->noutputs, 1);
     assert_true(eg->outputs[0]->flags & IR_VALUE_OUTER);
     assert_ptr_equal(eg->outputs[0]->outer, X);
+    assert_int_equal(ir_verify(mg, &d), 0);
     ir_model_destroy(m);
     ir_diag_free(&d);
     tfree_all();
@@ -577,6 +579,7 @@ static void test_ir3_initializer_as_input(void **state) {
     assert_ptr_equal(m->graph->inits[0], v);
     assert_true(((float *)v->init->data)[1] == 4.0f);
     assert_ptr_equal(m->graph->first->in[1], v);
+    assert_int_equal(ir_verify(m->graph, &d), 0);
     ir_model_destroy(m);
     ir_diag_free(&d);
     tfree_all();
@@ -622,6 +625,8 @@ static void test_use_before_def_and_undefined(void **state) {
     assert_string_equal(t->name, "t");
     assert_ptr_equal(t->producer, m->graph->last);
     assert_null(t->user);
+    assert_int_equal(d.nerrors, 0);
+    assert_true(ir_verify(m->graph, &d) > 0); /* the verifier reports the order */
     ir_model_destroy(m);
     ir_diag_free(&d);
     /* a value that nothing defines: error naming it */
@@ -688,6 +693,8 @@ static void test_functions(void **state) {
     assert_string_equal(ir_node_attr(fg->last, "unused")->ref_attr_name, "alpha");
     assert_string_equal(m->graph->first->domain, "custom");
     assert_int_equal(m->graph->first->opset, 1);
+    assert_int_equal(ir_verify(m->graph, &d), 0);
+    assert_int_equal(ir_verify(fg, &d), 0);
     ir_model_destroy(m);
     ir_diag_free(&d);
     tfree_all();
@@ -1380,7 +1387,7 @@ static const IrValue *fed_input(const IrGraph *g, int k) {
 }
 
 typedef struct BtStats {
-    int models, model_fail, tensors, tensor_fail, other_pb;
+    int models, model_fail, tensors, tensor_fail, other_pb, verify_fail;
 } BtStats;
 
 /* Loads test folder `dir` (model.onnx + test_data_set_*). */
@@ -1399,6 +1406,14 @@ static void backend_one(const char *dir, BtStats *st) {
         print_diag(&d);
         ir_diag_free(&d);
         return;
+    }
+    ir_diag_free(&d);
+    /* what the frontend built must pass the structural verifier */
+    ir_diag_init(&d, p);
+    if (ir_verify(m->graph, &d) != 0) {
+        st->verify_fail++;
+        print_message("ir_verify FAILED on %s\n", p);
+        print_diag(&d);
     }
     ir_diag_free(&d);
     int ns;
@@ -1485,15 +1500,21 @@ static void test_backend_models(void **state) {
         if (!m) {
             st.model_fail++;
             print_diag(&d);
+        } else if (ir_verify(m->graph, &d) != 0) {
+            st.verify_fail++;
+            print_message("ir_verify FAILED on %s\n", fp);
+            print_diag(&d);
         }
         ir_model_destroy(m);
         ir_diag_free(&d);
     }
     free_names(names, n);
-    print_message("backend data: %d models (%d failed), %d tensors (%d failed), %d other .pb\n",
-                  st.models, st.model_fail, st.tensors, st.tensor_fail, st.other_pb);
+    print_message("backend data: %d models (%d failed, %d failed ir_verify), %d tensors (%d failed), "
+                  "%d other .pb\n", st.models, st.model_fail, st.verify_fail, st.tensors,
+                  st.tensor_fail, st.other_pb);
     assert_true(st.models > 1800);
     assert_int_equal(st.model_fail, 0);
+    assert_int_equal(st.verify_fail, 0);
     assert_true(st.tensors > 3000);
     assert_int_equal(st.tensor_fail, 0);
 }
