@@ -484,6 +484,96 @@ static void test_print_subgraph_golden(void **state) {
     ir_graph_destroy(g);
 }
 
+/* Model-local functions, attribute references, metadata, plan sizes, a folded constant, an
+ * outer reference under another name, graphs/type attributes, quoted op type and domain, and
+ * a node without outputs. */
+static void test_print_model_functions_golden(void **state) {
+    (void)state;
+    IrModel *m = ir_model_create();
+    m->ir_version = 9;
+    m->opsets = (IrOpsetImport[]){{"", 18}, {"custom", 1}};
+    m->nopsets = 2;
+    m->meta_keys = (const char *[]){"author"};
+    m->meta_values = (const char *[]){"me"};
+    m->nmeta = 1;
+    m->workspace_bytes = 256;
+    m->naive_bytes = 512;
+
+    IrGraph *fn = ir_graph_create(m, NULL, "custom::Scale");
+    IrValue *fx = ir_value_new(fn, "X");
+    ir_graph_add_input(fn, fx);
+    IrValue *fy = ir_value_new(fn, "Y");
+    IrNode *fnode = ir_node_new(fn, NULL, "", "", "LeakyRelu", 18, 1, &fx, 1, &fy);
+    ir_node_add_attr(fnode, "alpha", IR_ATTR_FLOAT)->ref_attr_name = "factor";
+    ir_graph_add_output(fn, fy);
+    m->functions = (IrGraph *[]){fn};
+    m->function_domains = (const char *[]){"custom"};
+    m->nfunctions = 1;
+
+    IrGraph *g = ir_graph_create(m, NULL, "main");
+    m->graph = g;
+    IrValue *x = tinput(g, "x", IR_DT_INT64, 1, (int64_t[]){2});
+    IrValue *k = tval(g, "k", IR_DT_INT64, 0, NULL); /* folded constant: data, no producer */
+    k->init = ir_tensor_new(g->arena, IR_DT_INT64, 0, NULL);
+    ((int64_t *)k->init->data)[0] = 7;
+    IrValue *s = tval(g, "s", IR_DT_INT64, 1, (int64_t[]){2});
+    IrNode *call = ir_node_new(g, NULL, "call", "custom", "Scale", 1, 2, (IrValue *[]){x, k}, 1, &s);
+    ir_node_add_attr(call, "factor", IR_ATTR_FLOAT)->f = 2.0f;
+    IrNode *pr = ir_node_new(g, NULL, "p", "my-dom", "Print Op", 1, 1, &s, 0, NULL);
+    IrAttr *tp = ir_node_add_attr(pr, "fmt", IR_ATTR_TYPE_PROTO);
+    IrType seq_t = {.kind = IR_TYPE_SEQUENCE, .elem = &x->type};
+    tp->tp = &seq_t;
+    IrAttr *br = ir_node_add_attr(pr, "branches", IR_ATTR_GRAPHS);
+    IrGraph *b0 = ir_graph_create(m, g, "b0");
+    IrValue *cap = tval(b0, "captured", IR_DT_INT64, 1, (int64_t[]){2});
+    cap->flags |= IR_VALUE_OUTER;
+    cap->outer = s;
+    ir_graph_add_output(b0, cap);
+    br->n = 1;
+    br->graphs = ir_arena_alloc(g->arena, sizeof(IrGraph *));
+    br->graphs[0] = b0;
+    ir_graph_add_output(g, s);
+
+    char *t = model_text(m, 0);
+    assert_text(t, "onnxc-ir 1\n"
+                   "ir_version 9\n"
+                   "producer \"\" \"\"\n"
+                   "domain \"\"\n"
+                   "model_version 0\n"
+                   "opset \"\" 18\n"
+                   "opset \"custom\" 1\n"
+                   "meta \"author\" \"me\"\n"
+                   "workspace_bytes 256\n"
+                   "naive_bytes 512\n"
+                   "function \"custom::Scale\" domain \"custom\" {\n"
+                   "  input %X : ?\n"
+                   "  %Y = LeakyRelu(%X) {alpha: float = @factor} : ?  # node \"\", opset 18\n"
+                   "  output %Y : ?\n"
+                   "}\n"
+                   "graph \"main\" {\n"
+                   "  input %x : i64[2]\n"
+                   "  const %k : i64[] = [7]\n"
+                   "  %s = custom.Scale(%x, %k) {factor: float = 2.0} : i64[2]"
+                   "  # node \"call\", opset 1\n"
+                   "  () = \"my-dom\".\"Print Op\"(%s) {fmt: type = seq(i64[2]), "
+                   "branches: graphs = [graph \"b0\" {\n"
+                   "      outer %captured : i64[2] from %s\n"
+                   "      output %captured : i64[2]\n"
+                   "    }]}  # node \"p\", opset 1\n"
+                   "  output %s : i64[2]\n"
+                   "}\n");
+    expect_verify_ok(g);
+    expect_verify_ok(fn);
+    /* the arrays above live on this stack frame: detach them before destroying */
+    m->functions = NULL;
+    m->nfunctions = 0;
+    m->opsets = NULL;
+    m->nopsets = 0;
+    m->nmeta = 0;
+    ir_graph_destroy(fn);
+    ir_model_destroy(m);
+}
+
 static void test_print_deterministic(void **state) {
     (void)state;
     IrGraph *g1 = make_if_graph(NULL, NULL);
@@ -747,6 +837,7 @@ int main(void) {
         cmocka_unit_test(test_print_features_golden),
         cmocka_unit_test(test_print_constants),
         cmocka_unit_test(test_print_subgraph_golden),
+        cmocka_unit_test(test_print_model_functions_golden),
         cmocka_unit_test(test_print_deterministic),
         cmocka_unit_test(test_print_special_floats),
         cmocka_unit_test(test_verify_accepts_valid),
