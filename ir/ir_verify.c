@@ -267,6 +267,28 @@ static void check_input(VCtx *c, VFrame *f, const IrNode *n, int i, const IrValu
          gname(g));
 }
 
+static int cmp_str_ptr(const void *pa, const void *pb) {
+    return strcmp(*(const char *const *)pa, *(const char *const *)pb);
+}
+
+/* Attribute names of a node are unique (sorted copy: no quadratic time on hostile nodes). */
+static void check_attr_names(VCtx *c, const IrNode *n) {
+    if (n->nattr < 2)
+        return;
+    const char **names = malloc((size_t)n->nattr * sizeof(*names));
+    if (!names) {
+        VERR(c, n, "out of memory while verifying");
+        return;
+    }
+    for (int i = 0; i < n->nattr; i++)
+        names[i] = n->attrs[i].name ? n->attrs[i].name : "";
+    qsort(names, (size_t)n->nattr, sizeof(*names), cmp_str_ptr);
+    for (int i = 1; i < n->nattr; i++)
+        if (strcmp(names[i], names[i - 1]) == 0 && (i < 2 || strcmp(names[i], names[i - 2]) != 0))
+            VERR(c, n, "attribute '%s' appears more than once", names[i]);
+    free(names);
+}
+
 static void verify_node(VCtx *c, VFrame *f, const IrNode *n) {
     const IrGraph *g = f->g;
     if ((n->nin > 0 && !n->in) || n->nin < 0 || (n->nout > 0 && !n->out) || n->nout < 0 ||
@@ -278,15 +300,11 @@ static void verify_node(VCtx *c, VFrame *f, const IrNode *n) {
     for (int i = 0; i < n->nin; i++)
         if (n->in[i])
             check_input(c, f, n, i, n->in[i]);
-    /* attributes: unique names, well-formed payloads, subgraphs */
+    check_attr_names(c, n);
+    /* attributes: well-formed payloads, subgraphs */
     for (int i = 0; i < n->nattr; i++) {
         const IrAttr *a = &n->attrs[i];
         const char *an = a->name ? a->name : "";
-        for (int j = 0; j < i; j++)
-            if (n->attrs[j].name && strcmp(n->attrs[j].name, an) == 0) {
-                VERR(c, n, "attribute '%s' appears twice", an);
-                break;
-            }
         if (a->ref_attr_name)
             continue;
         char what[300];
@@ -394,14 +412,18 @@ static void check_names(VCtx *c, const VFrame *f) {
                  r[i].name, r[i - 1].role, r[i].role);
     }
     free(r);
-    /* graph outputs listed twice */
-    for (int i = 0; i < g->noutputs; i++)
-        for (int j = 0; j < i; j++)
-            if (g->outputs[i] && g->outputs[i] == g->outputs[j]) {
-                VERR(c, NULL, "graph '%s': output '%s' is listed twice", gname(g),
-                     vname(g->outputs[i]));
-                break;
-            }
+    /* graph outputs listed twice (counted per value id: linear time) */
+    int *seen = calloc((size_t)g->nvalues + 1, sizeof(*seen));
+    if (!seen) {
+        VERR(c, NULL, "graph '%s': out of memory while verifying", gname(g));
+        return;
+    }
+    for (int i = 0; i < g->noutputs; i++) {
+        const IrValue *v = g->outputs[i];
+        if (owns(g, v) && ++seen[v->id] == 2)
+            VERR(c, NULL, "graph '%s': output '%s' is listed more than once", gname(g), vname(v));
+    }
+    free(seen);
 }
 
 static void verify_graph(VCtx *c, VFrame *f) {

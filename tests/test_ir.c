@@ -749,6 +749,24 @@ static void test_verify_duplicate_names(void **state) {
     node1(g, "neg", "Neg", 1, &a, dup);
     expect_verify_error(g, "node 'neg'", "two different values are named 'y'");
     ir_graph_destroy(g);
+
+    /* the same value listed twice among the inputs, and among the outputs */
+    g = make_add_graph(NULL);
+    ir_graph_add_input(g, g->inputs[0]);
+    expect_verify_error(g, "graph 'main'", "value 'a' is listed twice as input");
+    ir_graph_destroy(g);
+    g = make_add_graph(NULL);
+    ir_graph_add_output(g, g->outputs[0]);
+    expect_verify_error(g, "graph 'main'", "output 'y' is listed more than once");
+    ir_graph_destroy(g);
+
+    /* two attributes of one node with the same name */
+    g = make_add_graph(NULL);
+    ir_node_add_attr(g->first, "axis", IR_ATTR_INT)->i = 0;
+    ir_node_add_attr(g->first, "alpha", IR_ATTR_FLOAT)->f = 1.0f;
+    ir_node_add_attr(g->first, "axis", IR_ATTR_INT)->i = 1;
+    expect_verify_error(g, "node 'add1'", "attribute 'axis' appears more than once");
+    ir_graph_destroy(g);
 }
 
 static void test_verify_output_undefined(void **state) {
