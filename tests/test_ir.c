@@ -815,6 +815,37 @@ static void test_verify_subgraph_outer_refs(void **state) {
     ir_graph_destroy(g);
 }
 
+/* A subgraph node may also read an enclosing graph's value directly (no outer declaration);
+ * the use is counted in that value's nuses, and the value must be defined before the node that
+ * owns the subgraph. */
+static void test_verify_subgraph_direct_read(void **state) {
+    (void)state;
+    IrGraph *tg = NULL;
+    IrGraph *g = make_if_graph(NULL, &tg);
+    IrValue *x = g->inputs[1];
+    IrValue *u = tval(tg, "u", IR_DT_FLOAT, 1, (int64_t[]){2});
+    ir_node_new(tg, NULL, "direct", "", "Relu", 13, 1, &x, 1, &u);
+    assert_int_equal(x->nuses, 1); /* counted on the enclosing graph's value */
+    expect_verify_ok(g);
+    x->nuses = 0;
+    expect_verify_error(g, "'x'", "has nuses 0 but 1 node inputs read it");
+    x->nuses = 1;
+
+    /* reading a value that the enclosing graph defines only after the If */
+    IrValue *late = tval(g, "late", IR_DT_FLOAT, 1, (int64_t[]){2});
+    node1(g, "after", "Neg", 1, &g->outputs[0], late);
+    ir_node_set_input(tg->last, 0, late);
+    expect_verify_error(g, "node 'direct'", "not defined there before this subgraph");
+
+    /* reading a value of an unrelated graph */
+    IrGraph *other = ir_graph_create(NULL, NULL, "other");
+    IrValue *stranger = tval(other, "s", IR_DT_FLOAT, 1, (int64_t[]){2});
+    ir_node_set_input(tg->last, 0, stranger);
+    expect_verify_error(g, "node 'direct'", "belongs to neither graph 'then' nor an enclosing");
+    ir_graph_destroy(other);
+    ir_graph_destroy(g);
+}
+
 /* Subgraphs nested deeper than IR_MAX_SUBGRAPH_DEPTH are reported, not followed. */
 static void test_verify_depth_cap(void **state) {
     (void)state;
@@ -870,6 +901,7 @@ int main(void) {
         cmocka_unit_test(test_verify_duplicate_names),
         cmocka_unit_test(test_verify_output_undefined),
         cmocka_unit_test(test_verify_subgraph_outer_refs),
+        cmocka_unit_test(test_verify_subgraph_direct_read),
         cmocka_unit_test(test_verify_depth_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
