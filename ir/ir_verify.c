@@ -78,40 +78,44 @@ static int owned_by_parent_chain(const IrGraph *g, const IrValue *v) {
 
 /* ------------------------------------------------------------------ types and constants */
 
-static void check_tensor(VCtx *c, const IrNode *n, const char *what, const IrTensor *t) {
+/* Checks a constant tensor's own consistency; 0 if well formed, -1 after reporting. */
+static int check_tensor(VCtx *c, const IrNode *n, const char *what, const IrTensor *t) {
     if (!t) {
         VERR(c, n, "%s has no data", what);
-        return;
+        return -1;
     }
     if (!ir_dtype_valid(t->dtype)) {
         VERR(c, n, "%s has invalid element type %d", what, (int)t->dtype);
-        return;
+        return -1;
     }
     if (t->rank < 0 || t->rank > IR_MAX_RANK || (t->rank > 0 && !t->dims)) {
         VERR(c, n, "%s has invalid rank %d", what, t->rank);
-        return;
+        return -1;
     }
     int64_t numel = 1;
     for (int i = 0; i < t->rank; i++) {
         if (t->dims[i] < 0 || ir_mul_i64(numel, t->dims[i], &numel)) {
             VERR(c, n, "%s has invalid dimension %d (%lld)", what, i, (long long)t->dims[i]);
-            return;
+            return -1;
         }
     }
     if (numel != t->numel) {
         VERR(c, n, "%s has numel %lld but its dims give %lld", what, (long long)t->numel,
              (long long)numel);
-        return;
+        return -1;
     }
     int64_t nbytes;
     if (ir_mul_i64(numel, (int64_t)ir_dtype_size(t->dtype), &nbytes) ||
         (uint64_t)nbytes != (uint64_t)t->nbytes) {
         VERR(c, n, "%s holds %zu bytes, expected %lld for %s x %lld", what, t->nbytes,
              (long long)nbytes, ir_dtype_name(t->dtype), (long long)numel);
-        return;
+        return -1;
     }
-    if (nbytes > 0 && !t->data)
+    if (nbytes > 0 && !t->data) {
         VERR(c, n, "%s has no data", what);
+        return -1;
+    }
+    return 0;
 }
 
 /* A constant value: its type must be the tensor type of its data. */
@@ -119,9 +123,8 @@ static void check_const_value(VCtx *c, const IrGraph *g, const IrValue *v) {
     char what[300];
     snprintf(what, sizeof what, "constant '%.200s'", vname(v));
     const IrTensor *t = v->init;
-    check_tensor(c, NULL, what, t);
-    if (!t)
-        return;
+    if (check_tensor(c, v->producer, what, t))
+        return; /* dims unusable: no comparison with the type */
     char ty[128], dt[128];
     if (ir_type_to_string(&v->type, ty, sizeof ty) < 0)
         snprintf(ty, sizeof ty, "<bad type>");
@@ -130,7 +133,7 @@ static void check_const_value(VCtx *c, const IrGraph *g, const IrValue *v) {
         ok = v->type.dims && t->dims && v->type.dims[i].value == t->dims[i];
     if (!ok) {
         int k = snprintf(dt, sizeof dt, "%s[", ir_dtype_name(t->dtype));
-        for (int i = 0; i < t->rank && t->dims && i <= IR_MAX_RANK && k > 0 && (size_t)k < sizeof dt; i++)
+        for (int i = 0; i < t->rank && k > 0 && (size_t)k < sizeof dt; i++)
             k += snprintf(dt + k, sizeof dt - (size_t)k, i ? ",%lld" : "%lld", (long long)t->dims[i]);
         if (k > 0 && (size_t)k < sizeof dt)
             snprintf(dt + k, sizeof dt - (size_t)k, "]");
@@ -144,7 +147,7 @@ static void check_const_value(VCtx *c, const IrGraph *g, const IrValue *v) {
 static void check_type(VCtx *c, const IrNode *n, const IrValue *v) {
     const IrType *t = &v->type;
     for (int depth = 0; t; depth++) {
-        if (depth > 32) {
+        if (depth >= 32) { /* the printer's cap on nested types (ir_print.c) */
             VERR(c, n, "value '%s' has a type nested too deeply", vname(v));
             return;
         }
@@ -485,6 +488,7 @@ static void verify_graph(VCtx *c, VFrame *f) {
         if (v->init && !v->producer)
             f->defined[i] = 1; /* initializers and folded constants */
         if (v->flags & IR_VALUE_OUTER) {
+            check_type(c, NULL, v);
             f->defined[i] = 1;
             const IrValue *o = v->outer;
             if (!o)
