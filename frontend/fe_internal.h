@@ -28,6 +28,11 @@ IrTensor *fe_tensor_decode(IrArena *a, const Onnx__TensorProto *tp, const FeTens
 IrTensor *fe_sparse_decode(IrArena *a, const Onnx__SparseTensorProto *sp, const FeTensorCtx *c,
                            IrDiag *d);
 
+/* Frees tp's numeric payload (raw_data and the typed numeric arrays) once it has been decoded,
+ * leaving a message that protobuf-c's free_unpacked still frees correctly. tp must come from
+ * an unpack with the default allocator. Keeps peak memory near one copy of the weights. */
+void fe_tensor_release(Onnx__TensorProto *tp);
+
 /* Number of bytes that numel elements of dt take in ONNX's serialized (packed) form, or -1 on
  * overflow / STRING. */
 int64_t fe_packed_nbytes(int dt, int64_t numel);

@@ -302,6 +302,7 @@ static int fe_attr(FeLoad *L, IrNode *n, const Onnx__AttributeProto *ap, int dep
             return -1;
         }
         at->t = fe_tensor_decode(a, ap->t, &tc, d);
+        fe_tensor_release(ap->t); /* decoded: free the message's copy (Constant weights) */
         return at->t ? 0 : -1;
     case IR_ATTR_SPARSE_TENSOR:
         if (!ap->sparse_tensor) {
@@ -552,6 +553,8 @@ static int fe_load_graph(FeLoad *L, IrGraph *g, const Onnx__GraphProto *gp, int 
         }
         IrTensor *t = sparse ? fe_sparse_decode(g->arena, sp, &tc, d)
                              : fe_tensor_decode(g->arena, tp, &tc, d);
+        if (!sparse) /* the message is ours (unpacked by fe_load_*): drop the decoded bytes */
+            fe_tensor_release((Onnx__TensorProto *)tp);
         if (!t)
             continue;
         IrValue *v = ir_graph_find_value(g, name);
@@ -855,36 +858,14 @@ static int fe_pb_depth_ok(const uint8_t *b, size_t len, const ProtobufCMessageDe
     }
 }
 
-IrModel *fe_load_model_buffer(const void *buf, size_t len, const char *path, const char *dir,
-                              const FeOptions *opt, IrDiag *d) {
-    IrDiag local;
-    if (!d) {
-        ir_diag_init(&local, path);
-        d = &local;
-    }
-    int e0 = d->nerrors;
-    IrModel *m = NULL;
-    int64_t maxb = opt && opt->max_file_bytes > 0 ? opt->max_file_bytes : ((int64_t)4 << 30);
-    if ((uint64_t)len > (uint64_t)maxb) {
-        ir_error(d, NULL, "model is %zu bytes, more than the limit of %lld", len, (long long)maxb);
-        goto out;
-    }
-    if (fe_pb_depth_ok(buf, len, &onnx__model_proto__descriptor)) {
-        ir_error(d, NULL, "'%s': messages are nested deeper than %d levels",
-                 path ? path : "<buffer>", FE_MAX_PB_DEPTH);
-        goto out;
-    }
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
-    if (!mp) {
-        ir_error(d, NULL, "'%s' is not a valid ONNX model (protobuf parse failed)",
-                 path ? path : "<buffer>");
-        goto out;
-    }
-    m = ir_model_create();
+/* Builds the model from an unpacked ModelProto (consumed: freed here). */
+static IrModel *fe_load_unpacked(Onnx__ModelProto *mp, const char *path, const char *dir,
+                                 const FeOptions *opt, IrDiag *d) {
+    IrModel *m = ir_model_create();
     if (!m) {
         ir_error(d, NULL, "out of memory");
         onnx__model_proto__free_unpacked(mp, NULL);
-        goto out;
+        return NULL;
     }
     if (path)
         m->path = ir_arena_strdup(m->arena, path);
@@ -892,37 +873,86 @@ IrModel *fe_load_model_buffer(const void *buf, size_t len, const char *path, con
         m->dir = ir_arena_strdup(m->arena, dir);
     FeLoad L = {.m = m, .d = d, .dir = dir, .allow_external = opt ? opt->allow_external_data : 1,
                 .fn = NULL};
+    int e0 = d->nerrors;
     fe_load_model_proto(&L, mp);
     onnx__model_proto__free_unpacked(mp, NULL);
     if (d->nerrors > e0) {
         ir_model_destroy(m);
         m = NULL;
     }
-out:
+    return m;
+}
+
+/* Checks size and nesting, then unpacks; NULL + diagnostic if not a valid ModelProto. */
+static Onnx__ModelProto *fe_unpack_model(const void *buf, size_t len, const char *path,
+                                         const FeOptions *opt, IrDiag *d) {
+    int64_t maxb = opt && opt->max_file_bytes > 0 ? opt->max_file_bytes : ((int64_t)4 << 30);
+    if ((uint64_t)len > (uint64_t)maxb) {
+        ir_error(d, NULL, "model is %zu bytes, more than the limit of %lld", len, (long long)maxb);
+        return NULL;
+    }
+    if (fe_pb_depth_ok(buf, len, &onnx__model_proto__descriptor)) {
+        ir_error(d, NULL, "'%s': messages are nested deeper than %d levels",
+                 path ? path : "<buffer>", FE_MAX_PB_DEPTH);
+        return NULL;
+    }
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+    if (!mp)
+        ir_error(d, NULL, "'%s' is not a valid ONNX model (protobuf parse failed)",
+                 path ? path : "<buffer>");
+    return mp;
+}
+
+IrModel *fe_load_model_buffer(const void *buf, size_t len, const char *path, const char *dir,
+                              const FeOptions *opt, IrDiag *d) {
+    IrDiag local;
+    if (!d) {
+        ir_diag_init(&local, path);
+        d = &local;
+    }
+    IrModel *m = NULL;
+    Onnx__ModelProto *mp = fe_unpack_model(buf, len, path, opt, d);
+    if (mp)
+        m = fe_load_unpacked(mp, path, dir, opt, d);
     if (d == &local)
         ir_diag_free(&local);
     return m;
 }
 
 IrModel *fe_load_model(const char *path, const FeOptions *opt, IrDiag *d) {
-    void *buf;
-    size_t len;
+    IrDiag local;
+    if (!d) {
+        ir_diag_init(&local, path);
+        d = &local;
+    }
+    IrModel *m = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    char *dir = NULL;
     int64_t maxb = opt && opt->max_file_bytes > 0 ? opt->max_file_bytes : ((int64_t)4 << 30);
     if (!path) {
         ir_error(d, NULL, "no model path given");
-        return NULL;
+        goto out;
     }
+    /* read(), not mmap(): a file truncated by someone else while mapped would raise SIGBUS */
     if (fe_read_file(path, maxb, &buf, &len, d))
-        return NULL;
+        goto out;
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t)(slash - path)))
-                      : strdup(".");
-    IrModel *m = NULL;
-    if (!dir)
+    dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t)(slash - path)))
+                : strdup(".");
+    if (!dir) {
         ir_error(d, NULL, "out of memory");
-    else
-        m = fe_load_model_buffer(buf, len, path, dir, opt, d);
+        goto out;
+    }
+    Onnx__ModelProto *mp = fe_unpack_model(buf, len, path, opt, d);
+    free(buf); /* the file bytes are no longer needed: keep peak memory down */
+    buf = NULL;
+    if (mp)
+        m = fe_load_unpacked(mp, path, dir, opt, d);
+out:
     free(dir);
     free(buf);
+    if (d == &local)
+        ir_diag_free(&local);
     return m;
 }

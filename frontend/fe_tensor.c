@@ -484,6 +484,32 @@ IrTensor *fe_tensor_decode(IrArena *a, const Onnx__TensorProto *tp, const FeTens
     return fe_decode_typed(a, t, tp, c, d) ? NULL : t;
 }
 
+void fe_tensor_release(Onnx__TensorProto *tp) {
+    if (!tp)
+        return;
+    if (tp->has_raw_data) {
+        free(tp->raw_data.data);
+        tp->raw_data.data = NULL;
+        tp->raw_data.len = 0;
+        tp->has_raw_data = 0;
+    }
+    free(tp->float_data);
+    tp->float_data = NULL;
+    tp->n_float_data = 0;
+    free(tp->int32_data);
+    tp->int32_data = NULL;
+    tp->n_int32_data = 0;
+    free(tp->int64_data);
+    tp->int64_data = NULL;
+    tp->n_int64_data = 0;
+    free(tp->double_data);
+    tp->double_data = NULL;
+    tp->n_double_data = 0;
+    free(tp->uint64_data);
+    tp->uint64_data = NULL;
+    tp->n_uint64_data = 0;
+}
+
 /* ---------------------------------------------------------------- SparseTensorProto */
 
 IrTensor *fe_sparse_decode(IrArena *a, const Onnx__SparseTensorProto *sp, const FeTensorCtx *c,
