@@ -327,7 +327,8 @@ static void classify_compile_failure(ChildResult *r, const IrDiag *d, const char
         if (!u) continue;
         u += strlen("unsupported operator");
         while (*u == ' ' || *u == '\'' || *u == ':' || *u == '"') u++;
-        size_t n = strcspn(u, " :,'\"");
+        size_t n = strcspn(u, " ,'\"");
+        while (n > 0 && u[n - 1] == ':') n--; /* "Op: no type inference" */
         r->oc = OC_UNSUPPORTED;
         if (n == 0) snprintf(r->detail, sizeof r->detail, "%s", first_error(d, file));
         else snprintf(r->detail, sizeof r->detail, "%.*s", (int)n, u);

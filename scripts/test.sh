@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# test.sh - the full test run (used by CI through .ci/run): set up, configure with warnings as
+# errors, build everything, run the cmocka tests (ctest), then the ONNX backend conformance
+# runner against the committed expected-pass list. Exits non-zero if any step fails or a test in
+# tests/conformance_expected_pass.txt regresses.
+#
+# Environment: ONNXC_BUILD_DIR (default ./build), JOBS (default nproc), CONFORMANCE_JOBS
+# (default JOBS), ONNXC_BACKEND_TESTS (backend test data; the runner's default otherwise).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${ONNXC_BUILD_DIR:-$ROOT/build}
+JOBS=${JOBS:-$(nproc)}
+CJOBS=${CONFORMANCE_JOBS:-$JOBS}
+EXPECTED=$ROOT/tests/conformance_expected_pass.txt
+start=$(date +%s)
+
+echo "== setup"
+bash "$ROOT/scripts/setup.sh"
+
+echo "== configure + build ($BUILD, -DONNXC_WERROR=ON)"
+cmake -S "$ROOT" -B "$BUILD" -DONNXC_WERROR=ON
+cmake --build "$BUILD" -j"$JOBS"
+
+echo "== unit tests (ctest)"
+ctest_rc=0
+(cd "$BUILD" && ctest --output-on-failure -j"$JOBS") || ctest_rc=$?
+
+echo "== conformance"
+conf_args=(--jobs "$CJOBS" --report "$BUILD/conformance_report.md")
+if [ -f "$EXPECTED" ]; then
+  conf_args+=(--expected "$EXPECTED")
+else
+  echo "test.sh: $EXPECTED not found; running without a regression check"
+fi
+conf_rc=0
+"$BUILD/onnxc_conformance" "${conf_args[@]}" > "$BUILD/conformance.log" 2>&1 || conf_rc=$?
+# The summary and regressions (everything after the per-100 progress lines), then the closing line.
+sed -n '/^summary/,$p' "$BUILD/conformance.log"
+grep -q 'conformance skipped' "$BUILD/conformance.log" && cat "$BUILD/conformance.log"
+echo "conformance: full table in $BUILD/conformance_report.md"
+
+end=$(date +%s)
+echo "== done in $((end - start)) s: ctest exit $ctest_rc, conformance exit $conf_rc"
+tail -n 1 "$BUILD/conformance.log"
+[ "$ctest_rc" -eq 0 ] && [ "$conf_rc" -eq 0 ]
