@@ -83,7 +83,8 @@ static int lower_copy(IrNode *n, IrDiag *d) {
 static int const_ints_input(IrNode *n, IrDiag *d, int i, const char *what, const int64_t **out) {
     IrValue *v = ir_node_in(n, i);
     if (!v || !v->init) {
-        ir_error(d, n, "%s with a computed %s is not supported yet", n->op_type, what);
+        ir_error(d, n, "%s with a computed %s%s is not supported yet (it must be a constant)",
+                 n->op_type, what, strcmp(what, "axes") == 0 ? " input" : "");
         return -1;
     }
     if (v->init->rank != 1 || (v->init->dtype != IR_DT_INT64 && v->init->dtype != IR_DT_INT32)) {
@@ -574,18 +575,20 @@ static int dropout_infer(IrNode *n, IrDiag *d) {
     const IrType *x = op_input_tensor(n, d, 0);
     if (!x) return -1;
     if (n->opset >= 12) {
+        /* ratio only matters in training mode: read it (it must then be constant) only when
+         * training_mode is present and true */
         double ratio = 0.5, training = 0;
-        int hr = const_scalar(n, d, 1, "ratio", &ratio);
-        if (hr < 0) return -1;
-        int ht = const_scalar(n, d, 2, "training_mode", &training);
-        if (ht < 0) return -1;
-        if (ratio < 0 || ratio >= 1) {
-            ir_error(d, n, "ratio %g is outside [0, 1)", ratio);
-            return -1;
-        }
-        if (training != 0 && ratio > 0) {
-            ir_error(d, n, "Dropout in training mode (ratio %g) is not supported", ratio);
-            return -1;
+        if (const_scalar(n, d, 2, "training_mode", &training) < 0) return -1;
+        if (training != 0) {
+            if (const_scalar(n, d, 1, "ratio", &ratio) < 0) return -1;
+            if (ratio < 0 || ratio >= 1) {
+                ir_error(d, n, "ratio %g is outside [0, 1)", ratio);
+                return -1;
+            }
+            if (ratio > 0) {
+                ir_error(d, n, "Dropout in training mode (ratio %g) is not supported", ratio);
+                return -1;
+            }
         }
     } else {
         float ratio = ir_attr_float(n, "ratio", 0.5f);
