@@ -846,6 +846,34 @@ static void test_verify_subgraph_direct_read(void **state) {
     ir_graph_destroy(g);
 }
 
+/* Corrupt structures are reported, never crash or loop: a cyclic node list and a constant
+ * whose rank is out of bounds. */
+static void test_verify_print_corrupt(void **state) {
+    (void)state;
+    IrGraph *g = make_add_graph(NULL);
+    IrValue *a = g->inputs[0];
+    IrValue *z = tval(g, "z", IR_DT_FLOAT, 2, D32x10);
+    node1(g, "neg", "Neg", 1, &a, z);
+    g->last->next = g->first; /* the list now loops */
+    expect_verify_error(g, "graph 'main'", "node list does not end");
+    FILE *f = fopen("/dev/null", "w");
+    assert_non_null(f);
+    assert_int_equal(ir_print_graph(g, f, 0), -1);
+    g->last->next = NULL;
+    expect_verify_ok(g);
+
+    float one = 1.0f;
+    IrValue *w = tinit_f32(g, "w", 1, &one);
+    w->init->rank = 1000; /* beyond IR_MAX_RANK */
+    expect_verify_error(g, "'w'", "invalid rank 1000");
+    assert_int_equal(ir_print_graph(g, f, 0), -1);
+    w->init->rank = 1;
+    w->init->data = NULL;
+    expect_verify_error(g, "'w'", "has no data");
+    fclose(f);
+    ir_graph_destroy(g);
+}
+
 /* Subgraphs nested deeper than IR_MAX_SUBGRAPH_DEPTH are reported, not followed. */
 static void test_verify_depth_cap(void **state) {
     (void)state;
@@ -903,6 +931,7 @@ int main(void) {
         cmocka_unit_test(test_verify_subgraph_outer_refs),
         cmocka_unit_test(test_verify_subgraph_direct_read),
         cmocka_unit_test(test_verify_depth_cap),
+        cmocka_unit_test(test_verify_print_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
