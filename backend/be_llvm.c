@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <llvm-c/Analysis.h>
@@ -574,6 +575,18 @@ static void internalize(Be *be, LLVMValueRef gv) {
     }
 }
 
+/* 1 if some lowered node calls kernel `nm`. */
+static int kernel_used(Be *be, const char *nm) {
+    for (IrNode *n = be->g->first; n; n = n->next)
+        if (n->kernel && strcmp(n->kernel, nm) == 0)
+            return 1;
+    return 0;
+}
+
+/* Links the kernel bitcode into the model module. The bitcode is read lazily (function bodies
+ * are materialised on demand), and before linking every external definition of it that the
+ * model does not call is made internal: the IR linker copies local symbols only when something
+ * references them, so only the used kernels and what they call get parsed and linked. */
 static int link_bitcode(Be *be) {
     char path[4096];
     snprintf(path, sizeof path, "%s/onnxc_rt.bc", be_runtime_dir());
@@ -583,14 +596,20 @@ static int link_bitcode(Be *be) {
         return -1;
     LLVMMemoryBufferRef mb = LLVMCreateMemoryBufferWithMemoryRange(bytes, len, "onnxc_rt.bc", 0);
     LLVMModuleRef rt = NULL;
-    if (LLVMParseBitcodeInContext2(be->C, mb, &rt)) {
+    if (LLVMGetBitcodeModuleInContext2(be->C, mb, &rt)) { /* owns mb on success only */
         LLVMDisposeMemoryBuffer(mb);
         ir_error(be->d, NULL, "cannot parse kernel bitcode '%s'", path);
         return -1;
     }
-    LLVMDisposeMemoryBuffer(mb);
     LLVMSetTarget(rt, LLVMGetTarget(be->M));
     LLVMSetDataLayout(rt, LLVMGetDataLayoutStr(be->M));
+    for (LLVMValueRef f = LLVMGetFirstFunction(rt); f; f = LLVMGetNextFunction(f)) {
+        size_t n;
+        if (!kernel_used(be, LLVMGetValueName2(f, &n)))
+            internalize(be, f);
+    }
+    for (LLVMValueRef gv = LLVMGetFirstGlobal(rt); gv; gv = LLVMGetNextGlobal(gv))
+        internalize(be, gv);
     if (LLVMLinkModules2(be->M, rt)) { /* consumes rt */
         ir_error(be->d, NULL, "cannot link kernel bitcode '%s'", path);
         return -1;
@@ -619,6 +638,21 @@ static void set_cpu_attrs(Be *be, const char *cpu, const char *features) {
 
 /* ------------------------------------------------------------------ driver */
 
+/* Phase timing printed to stderr with o->verbose >= 2. */
+static double be_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void phase(const OnnxcCompileOptions *o, const char *what, double *t) {
+    if (o->verbose >= 2) {
+        double n = be_now_ms();
+        fprintf(stderr, "onnxc: be_emit: %-10s %8.1f ms\n", what, n - *t);
+        *t = n;
+    }
+}
+
 int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const char *out_path,
             const char *header_path, int64_t workspace_bytes, IrDiag *d) {
     if (!m || !m->graph || !out_path || !o) {
@@ -632,6 +666,7 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
     }
     char name[256];
     be_model_name(m, o, out_path, name, sizeof name);
+    double t = be_now_ms();
 
     Be be;
     memset(&be, 0, sizeof be);
@@ -708,8 +743,10 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
         goto done;
     }
     emit_typed_api(&be);
+    phase(o, "codegen", &t);
     if (o->use_bitcode && link_bitcode(&be) != 0)
         goto done;
+    phase(o, "bitcode", &t);
     set_cpu_attrs(&be, cpu, features);
     if (LLVMVerifyModule(be.M, LLVMReturnStatusAction, &err)) {
         ir_error(d, NULL, "internal error: generated LLVM module is invalid: %s", err ? err : "");
@@ -723,6 +760,7 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
         LLVMPassBuilderOptionsRef pbo = LLVMCreatePassBuilderOptions();
         LLVMErrorRef e = LLVMRunPasses(be.M, pipeline, tm, pbo);
         LLVMDisposePassBuilderOptions(pbo);
+        phase(o, "optimise", &t);
         if (e) {
             char *msg = LLVMGetErrorMessage(e);
             ir_error(d, NULL, "LLVM optimisation failed: %s", msg);
@@ -743,6 +781,7 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
                                                          kind == BE_EMIT_ASM ? LLVMAssemblyFile
                                                                              : LLVMObjectFile,
                                                          &err);
+        phase(o, "emit", &t);
         if (bad) {
             ir_error(d, NULL, "cannot write '%s': %s", out_path, err ? err : "");
             goto done;
@@ -786,11 +825,13 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
             ir_error(d, NULL, "cannot write object for '%s': %s", out_path, err ? err : "");
             goto done;
         }
+        phase(o, "object", &t);
         tmp_out = be_tmp_create(out_path, ".so", d);
         if (!tmp_out)
             goto done;
         if (be_link_shared(tmp_obj, tmp_out, name, d) != 0)
             goto done;
+        phase(o, "link", &t);
         if (be_tmp_commit(tmp_out, out_path, d) != 0) {
             free(tmp_out);
             tmp_out = NULL;
