@@ -865,6 +865,54 @@ static int lg_int_target(int dt) {
            dt == IR_DT_INT2 || dt == IR_DT_UINT2;
 }
 
+/* Fast paths between the plain C types (float, double, 8- to 64-bit integers, bool), with the
+ * same results as lg_load/lg_store: float -> integer truncates toward zero through rt_d2u64 and
+ * keeps the low bits, integer -> integer keeps the low bits, anything -> bool tests != 0. */
+#define LG_CV_LOOP(S, D, EXPR)                                    \
+    do {                                                          \
+        const S *X_ = (const S *)src;                             \
+        D *Y_ = (D *)dst;                                         \
+        for (int64_t i_ = 0; i_ < n; i_++) {                      \
+            S x_ = X_[i_];                                        \
+            Y_[i_] = (D)(EXPR);                                   \
+        }                                                         \
+    } while (0)
+
+/* Inner dispatch on the destination type for source C type S (IS_FLOAT: S is float/double). */
+#define LG_CV_TO(S, IS_FLOAT)                                                              \
+    switch (ddt) {                                                                         \
+    case IR_DT_FLOAT: LG_CV_LOOP(S, float, x_); return 1;                                  \
+    case IR_DT_DOUBLE: LG_CV_LOOP(S, double, x_); return 1;                                \
+    case IR_DT_BOOL: LG_CV_LOOP(S, uint8_t, x_ != 0); return 1;                            \
+    case IR_DT_INT8: case IR_DT_UINT8:                                                     \
+        LG_CV_LOOP(S, uint8_t, IS_FLOAT ? rt_d2u64((double)x_) : (uint64_t)x_); return 1;  \
+    case IR_DT_INT16: case IR_DT_UINT16:                                                   \
+        LG_CV_LOOP(S, uint16_t, IS_FLOAT ? rt_d2u64((double)x_) : (uint64_t)x_); return 1; \
+    case IR_DT_INT32: case IR_DT_UINT32:                                                   \
+        LG_CV_LOOP(S, uint32_t, IS_FLOAT ? rt_d2u64((double)x_) : (uint64_t)x_); return 1; \
+    case IR_DT_INT64: case IR_DT_UINT64:                                                   \
+        LG_CV_LOOP(S, uint64_t, IS_FLOAT ? rt_d2u64((double)x_) : (uint64_t)x_); return 1; \
+    default: return 0;                                                                     \
+    }
+
+/* Converts n elements when both types are plain C types; returns 1 if done, 0 otherwise. */
+static int lg_cast_fast(const void *src, int sdt, void *dst, int ddt, int64_t n) {
+    switch (sdt) {
+    case IR_DT_FLOAT: LG_CV_TO(float, 1)
+    case IR_DT_DOUBLE: LG_CV_TO(double, 1)
+    case IR_DT_BOOL: LG_CV_TO(uint8_t, 0)
+    case IR_DT_INT8: LG_CV_TO(int8_t, 0)
+    case IR_DT_INT16: LG_CV_TO(int16_t, 0)
+    case IR_DT_INT32: LG_CV_TO(int32_t, 0)
+    case IR_DT_INT64: LG_CV_TO(int64_t, 0)
+    case IR_DT_UINT8: LG_CV_TO(uint8_t, 0)
+    case IR_DT_UINT16: LG_CV_TO(uint16_t, 0)
+    case IR_DT_UINT32: LG_CV_TO(uint32_t, 0)
+    case IR_DT_UINT64: LG_CV_TO(uint64_t, 0)
+    default: return 0;
+    }
+}
+
 int rt_k_cast(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
               int nout) {
     const RtLogicParams *pr = lg_params(params);
@@ -883,7 +931,8 @@ int rt_k_cast(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTen
             memmove(out[0].data, in[0].data, (size_t)n * rt_dtype_size(sdt));
         return ONNXC_OK;
     }
-    /* common pairs without the generic scalar path */
+    if (lg_cast_fast(in[0].data, sdt, out[0].data, ddt, n))
+        return ONNXC_OK;
     if (sdt == IR_DT_FLOAT && ddt == IR_DT_FLOAT16) {
         const float *X = (const float *)in[0].data;
         uint16_t *Y = (uint16_t *)out[0].data;
@@ -896,13 +945,6 @@ int rt_k_cast(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTen
         float *Y = (float *)out[0].data;
         for (int64_t i = 0; i < n; i++)
             Y[i] = rt_h2f(X[i]);
-        return ONNXC_OK;
-    }
-    if (sdt == IR_DT_INT64 && ddt == IR_DT_FLOAT) {
-        const int64_t *X = (const int64_t *)in[0].data;
-        float *Y = (float *)out[0].data;
-        for (int64_t i = 0; i < n; i++)
-            Y[i] = (float)X[i];
         return ONNXC_OK;
     }
     int int_target = lg_int_target(ddt);

@@ -206,6 +206,37 @@ static void test_cast_kernel(void **state) {
     out = tn(yu, IR_DT_FLOAT, 1, d1);
     assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
     assert_true(yu[0] == 18446744073709551616.0f);
+    /* plain C pairs: float -> uint8 keeps the low byte of the truncated value (300.7 -> 300 ->
+     * 44, -1 -> 255); int64 -> int32 keeps the low 32 bits; bool -> double */
+    float xq[3] = {300.7f, -1.0f, 255.9f};
+    uint8_t yq[3];
+    int64_t d3[] = {3};
+    in = tn(xq, IR_DT_FLOAT, 1, d3);
+    out = tn(yq, IR_DT_UINT8, 1, d3);
+    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_bytes(yq, (uint8_t[]){44, 255, 255}, 3);
+    int64_t xl[3] = {((int64_t)1 << 32) + 5, -1, INT64_MIN};
+    int32_t yl32[3];
+    in = tn(xl, IR_DT_INT64, 1, d3);
+    out = tn(yl32, IR_DT_INT32, 1, d3);
+    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(yl32[0], 5);
+    assert_int_equal(yl32[1], -1);
+    assert_int_equal(yl32[2], 0);
+    uint8_t xbo[3] = {1, 0, 1};
+    double ybd[3];
+    in = tn(xbo, IR_DT_BOOL, 1, d3);
+    out = tn(ybd, IR_DT_DOUBLE, 1, d3);
+    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_true(ybd[0] == 1.0 && ybd[1] == 0.0 && ybd[2] == 1.0);
+    /* double -> float16 rounds once from the double: 1 + 2^-11 + 2^-40 is just above the tie
+     * and goes up to 1 + 2^-10 (0x3c01); through float it would tie down to 1.0 */
+    double xh[1] = {1.0 + ldexp(1, -11) + ldexp(1, -40)};
+    uint16_t yh[1];
+    in = tn(xh, IR_DT_DOUBLE, 1, d1);
+    out = tn(yh, IR_DT_FLOAT16, 1, d1);
+    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(yh[0], 0x3c01);
     /* string -> double and -> int64 */
     IrString xs2[5] = {{"3.25", 4}, {"-INF", 4}, {"nan", 3}, {"1e3", 3}, {" 7", 2}};
     double yd[5];
