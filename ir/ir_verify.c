@@ -118,13 +118,16 @@ static int check_tensor(VCtx *c, const IrNode *n, const char *what, const IrTens
     return 0;
 }
 
-/* A constant value: its type must be the tensor type of its data. */
+/* A constant value: its type must be the tensor type of its data (for a node output, once its
+ * type is known). */
 static void check_const_value(VCtx *c, const IrGraph *g, const IrValue *v) {
     char what[300];
     snprintf(what, sizeof what, "constant '%.200s'", vname(v));
     const IrTensor *t = v->init;
     if (check_tensor(c, v->producer, what, t))
         return; /* dims unusable: no comparison with the type */
+    if (!(v->flags & IR_VALUE_INITIALIZER) && v->type.kind == IR_TYPE_UNKNOWN)
+        return; /* a node output with constant data whose type is not inferred yet */
     char ty[128], dt[128];
     if (ir_type_to_string(&v->type, ty, sizeof ty) < 0)
         snprintf(ty, sizeof ty, "<bad type>");
