@@ -653,17 +653,73 @@ static char *fe_dirname(const char *path) {
     return strndup(path, (size_t)(slash - path));
 }
 
+/* 1 if buf walks cleanly as an onnx SequenceProto or OptionalProto (onnx-data.proto): fields
+ * 1 (name, bytes), 2 (elem_type, varint 0..5) and 3..7 (values, bytes) only. Used only to explain
+ * why a file failed to decode as a TensorProto. */
+static int fe_looks_like_sequence(const uint8_t *b, size_t len) {
+    size_t pos = 0;
+    int seen2 = 0;
+    while (pos < len) {
+        uint64_t tag = 0, v = 0;
+        int shift = 0;
+        for (;;) {
+            if (pos >= len || shift > 63)
+                return 0;
+            uint8_t c = b[pos++];
+            tag |= (uint64_t)(c & 0x7F) << shift;
+            shift += 7;
+            if (!(c & 0x80))
+                break;
+        }
+        unsigned field = (unsigned)(tag >> 3), wt = (unsigned)(tag & 7);
+        if (field < 1 || field > 7 || wt != (field == 2 ? 0u : 2u))
+            return 0;
+        shift = 0;
+        for (;;) {
+            if (pos >= len || shift > 63)
+                return 0;
+            uint8_t c = b[pos++];
+            v |= (uint64_t)(c & 0x7F) << shift;
+            shift += 7;
+            if (!(c & 0x80))
+                break;
+        }
+        if (field == 2) {
+            if (v > 5)
+                return 0;
+            seen2 = 1;
+        } else {
+            if (v > len - pos)
+                return 0;
+            pos += (size_t)v;
+        }
+    }
+    return seen2;
+}
+
+/* Shared by fe_read_tensor_pb(_buffer). */
+static IrTensor *fe_tensor_from_bytes(IrArena *a, const void *buf, size_t len, const char *path,
+                                      const char *dir, IrDiag *d) {
+    const char *shown = path ? path : "<buffer>";
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    IrTensor *t = NULL;
+    if (!tp) {
+        ir_error(d, NULL, "'%s' is not a valid serialized TensorProto", shown);
+    } else {
+        FeTensorCtx c = {.dir = dir, .allow_external = dir != NULL, .node = NULL, .what = "tensor"};
+        t = fe_tensor_decode(a, tp, &c, d);
+        onnx__tensor_proto__free_unpacked(tp, NULL);
+    }
+    if (!t && fe_looks_like_sequence(buf, len))
+        ir_error(d, NULL,
+                 "'%s' looks like a SequenceProto or OptionalProto, not a TensorProto: "
+                 "sequence and optional values are not supported by fe_read_tensor_pb", shown);
+    return t;
+}
+
 IrTensor *fe_read_tensor_pb_buffer(IrArena *a, const void *buf, size_t len, const char *path,
                                    IrDiag *d) {
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
-    if (!tp) {
-        ir_error(d, NULL, "'%s' is not a valid serialized TensorProto", path ? path : "<buffer>");
-        return NULL;
-    }
-    FeTensorCtx c = {.dir = NULL, .allow_external = 0, .node = NULL, .what = "tensor"};
-    IrTensor *t = fe_tensor_decode(a, tp, &c, d);
-    onnx__tensor_proto__free_unpacked(tp, NULL);
-    return t;
+    return fe_tensor_from_bytes(a, buf, len, path, NULL, d);
 }
 
 IrTensor *fe_read_tensor_pb(IrArena *a, const char *path, IrDiag *d) {
@@ -671,17 +727,14 @@ IrTensor *fe_read_tensor_pb(IrArena *a, const char *path, IrDiag *d) {
     size_t len;
     if (fe_read_file(path, IR_MAX_TENSOR_BYTES * 2, &buf, &len, d))
         return NULL;
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
-    free(buf);
-    if (!tp) {
-        ir_error(d, NULL, "'%s' is not a valid serialized TensorProto", path);
-        return NULL;
-    }
     char *dir = fe_dirname(path);
-    FeTensorCtx c = {.dir = dir, .allow_external = 1, .node = NULL, .what = "tensor"};
-    IrTensor *t = fe_tensor_decode(a, tp, &c, d);
+    IrTensor *t = NULL;
+    if (!dir)
+        ir_error(d, NULL, "out of memory");
+    else
+        t = fe_tensor_from_bytes(a, buf, len, path, dir, d);
     free(dir);
-    onnx__tensor_proto__free_unpacked(tp, NULL);
+    free(buf);
     return t;
 }
 

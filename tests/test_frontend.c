@@ -960,6 +960,22 @@ static void test_tensor_errors(void **state) {
     assert_null(fe_read_tensor_pb_buffer(a, "\xff\xff\xff", 3, "junk.pb", &d));
     assert_true(diag_has(&d, "junk.pb"));
     ir_diag_free(&d);
+    /* a SequenceProto {name "s", elem_type TENSOR, tensor_values [float[1] {2.0}]} by hand */
+    t = mk_tensor("e", IR_DT_FLOAT, 1, (int64_t[]){1});
+    t_floats(t, (float[]){2.0f}, 1);
+    size_t tl;
+    uint8_t *tb = pack_tensor(t, &tl);
+    uint8_t seq[128];
+    size_t k = 0;
+    seq[k++] = 1 << 3 | 2; seq[k++] = 1; seq[k++] = 's';
+    seq[k++] = 2 << 3 | 0; seq[k++] = 1;
+    seq[k++] = 3 << 3 | 2; seq[k++] = (uint8_t)tl;
+    memcpy(seq + k, tb, tl);
+    k += tl;
+    ir_diag_init(&d, NULL);
+    assert_null(fe_read_tensor_pb_buffer(a, seq, k, "seq.pb", &d));
+    assert_true(diag_has(&d, "'seq.pb' looks like a SequenceProto or OptionalProto"));
+    ir_diag_free(&d);
     ir_arena_destroy(a);
     tfree_all();
 }
@@ -1450,6 +1466,11 @@ static void backend_one(const char *dir, BtStats *st) {
                 }
             } else {
                 st->other_pb++; /* sequence/optional values: may be unsupported, must not crash */
+                if (!t && !diag_has(&td, "SequenceProto or OptionalProto")) {
+                    st->tensor_fail++;
+                    print_message("unclear failure on %s\n", fp);
+                    print_diag(&td);
+                }
             }
             ir_diag_free(&td);
             ir_arena_destroy(a);
