@@ -637,6 +637,25 @@ static void out_offset(Out *o, const IrValue *v) {
         out_printf(o, " @ws+%lld", (long long)v->offset);
 }
 
+/* " = @ATTR" or " = LITERAL" when a node output carries constant data (IrValue.init): the
+ * reference names the node's own tensor attribute holding that very tensor (a Constant's
+ * `value`, set by its inference), so the data is not printed twice. */
+static void out_node_const(Out *o, const IrNode *n, const IrValue *v, int full) {
+    if (!v->init)
+        return;
+    out_puts(o, " = ");
+    for (int i = 0; i < n->nattr && n->attrs; i++) {
+        const IrAttr *a = &n->attrs[i];
+        if ((a->kind == IR_ATTR_TENSOR || a->kind == IR_ATTR_SPARSE_TENSOR) && a->t == v->init &&
+            !a->ref_attr_name) {
+            out_write(o, "@", 1);
+            out_ident_or_quoted(o, a->name ? a->name : "");
+            return;
+        }
+    }
+    out_literal(o, v->init, &v->type, full);
+}
+
 static void print_node(Out *o, const IrNode *n, int indent, int full, int depth) {
     out_indent(o, indent);
     /* outputs */
@@ -687,6 +706,7 @@ static void print_node(Out *o, const IrNode *n, int indent, int full, int depth)
             if (n->out[i]) {
                 out_type(o, &n->out[i]->type, 0);
                 out_offset(o, n->out[i]);
+                out_node_const(o, n, n->out[i], full);
             } else {
                 out_write(o, "_", 1);
             }

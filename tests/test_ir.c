@@ -430,6 +430,18 @@ static void test_print_constants(void **state) {
                 "  # node \"k\", opset 13\n"
                 "  output %c : i64[2]\n"
                 "}\n");
+    /* once inference attached the attribute's tensor to the output, the line says so */
+    c->init = at->t;
+    char *t = graph_text(g, 0);
+    assert_non_null(strstr(t, "  %c = Constant() {value: tensor = i64[2] [-5, 9223372036854775807]}"
+                              " : i64[2] = @value  # node \"k\", opset 13\n"));
+    free(t);
+    /* data that is not an attribute of the node is printed */
+    c->init = ir_tensor_new(g->arena, IR_DT_INT64, 1, &two);
+    ((int64_t *)c->init->data)[1] = 3;
+    t = graph_text(g, 0);
+    assert_non_null(strstr(t, " : i64[2] = [0, 3]  # node \"k\", opset 13\n"));
+    free(t);
     ir_graph_destroy(g);
 }
 
