@@ -580,7 +580,7 @@ static void print_attr(Out *o, const IrAttr *a, int indent, int full, int depth)
         break;
     case IR_ATTR_TENSOR:
     case IR_ATTR_SPARSE_TENSOR:
-        if (a->t && a->t->name) {
+        if (a->t && a->t->name && a->t->name[0]) {
             out_quoted(o, a->t->name);
             out_write(o, " ", 1);
         }
@@ -616,7 +616,7 @@ static void print_attr(Out *o, const IrAttr *a, int indent, int full, int depth)
                 out_type(o, a->tps ? a->tps[i] : NULL, 0);
             else {
                 const IrTensor *t = a->tensors ? a->tensors[i] : NULL;
-                if (t && t->name) {
+                if (t && t->name && t->name[0]) {
                     out_quoted(o, t->name);
                     out_write(o, " ", 1);
                 }
