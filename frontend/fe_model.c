@@ -480,6 +480,8 @@ static int fe_node(FeLoad *L, IrGraph *g, const Onnx__NodeProto *np, size_t inde
             rc = -1;
     }
     const char *domain = fe_str(np->domain);
+    if (!strcmp(domain, "ai.onnx"))
+        domain = ""; /* one spelling of the default domain in the IR */
     int opset = fe_node_opset(L, domain);
     IrNode *n = rc ? NULL
                    : ir_node_new(g, NULL, nname, domain, op_type, opset, (int)np->n_input, io,

@@ -726,6 +726,119 @@ static void test_subgraph_depth_cap(void **state) {
     tfree_all();
 }
 
+static void test_types_and_list_attrs(void **state) {
+    (void)state;
+    Onnx__GraphProto *g = mk_graph("g");
+    /* input s: seq(map(int64 -> optional(f32[2]))) ; input sp: sparse f16[3,?] */
+    Onnx__TypeProto *opt = T(sizeof *opt);
+    onnx__type_proto__init(opt);
+    opt->value_case = ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE;
+    opt->optional_type = T(sizeof(Onnx__TypeProto__Optional));
+    onnx__type_proto__optional__init(opt->optional_type);
+    opt->optional_type->elem_type = mk_ttype(IR_DT_FLOAT, 1, (int64_t[]){2}, NULL);
+    Onnx__TypeProto *map = T(sizeof *map);
+    onnx__type_proto__init(map);
+    map->value_case = ONNX__TYPE_PROTO__VALUE_MAP_TYPE;
+    map->map_type = T(sizeof(Onnx__TypeProto__Map));
+    onnx__type_proto__map__init(map->map_type);
+    map->map_type->has_key_type = 1;
+    map->map_type->key_type = IR_DT_INT64;
+    map->map_type->value_type = opt;
+    Onnx__TypeProto *seq = T(sizeof *seq);
+    onnx__type_proto__init(seq);
+    seq->value_case = ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE;
+    seq->sequence_type = T(sizeof(Onnx__TypeProto__Sequence));
+    onnx__type_proto__sequence__init(seq->sequence_type);
+    seq->sequence_type->elem_type = map;
+    APPEND(g->input, g->n_input, mk_vi("s", seq));
+    Onnx__TypeProto *spt = T(sizeof *spt);
+    onnx__type_proto__init(spt);
+    spt->value_case = ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE;
+    spt->sparse_tensor_type = T(sizeof(Onnx__TypeProto__SparseTensor));
+    onnx__type_proto__sparse_tensor__init(spt->sparse_tensor_type);
+    spt->sparse_tensor_type->has_elem_type = 1;
+    spt->sparse_tensor_type->elem_type = IR_DT_FLOAT16;
+    spt->sparse_tensor_type->shape = mk_ttype(1, 2, (int64_t[]){3, -1}, NULL)->tensor_type->shape;
+    APPEND(g->input, g->n_input, mk_vi("sp", spt));
+    /* sparse initializer with [NNZ, rank] coordinates: (0,1)=5 and (2,0)=6 in a 3x2 int32 */
+    Onnx__SparseTensorProto *si = T(sizeof *si);
+    onnx__sparse_tensor_proto__init(si);
+    si->values = mk_tensor("S", IR_DT_INT32, 1, (int64_t[]){2});
+    t_int32s(si->values, (int32_t[]){5, 6}, 2);
+    si->indices = mk_tensor(NULL, IR_DT_INT64, 2, (int64_t[]){2, 2});
+    si->indices->int64_data = T(4 * sizeof(int64_t));
+    si->indices->int64_data[0] = 0; si->indices->int64_data[1] = 1;
+    si->indices->int64_data[2] = 2; si->indices->int64_data[3] = 0;
+    si->indices->n_int64_data = 4;
+    si->dims = T(2 * sizeof(int64_t)); si->dims[0] = 3; si->dims[1] = 2; si->n_dims = 2;
+    APPEND(g->sparse_initializer, g->n_sparse_initializer, si);
+    /* a node (default domain spelled "ai.onnx") with GRAPHS and TYPE_PROTOS attributes */
+    Onnx__NodeProto *n = mk_node("Identity", "id", "ai.onnx", "S", "out");
+    Onnx__AttributeProto *a = mk_attr(n, "gs", 10);
+    for (int i = 0; i < 2; i++) {
+        Onnx__GraphProto *sg = mk_graph(i ? "g1" : "g0");
+        APPEND(sg->node, sg->n_node, mk_node("Identity", "in", NULL, "S", "o"));
+        APPEND(sg->output, sg->n_output, mk_vi("o", NULL));
+        APPEND(a->graphs, a->n_graphs, sg);
+    }
+    a = mk_attr(n, "tps", 14);
+    APPEND(a->type_protos, a->n_type_protos, seq);
+    APPEND(a->type_protos, a->n_type_protos, mk_ttype(IR_DT_BOOL, 0, NULL, NULL));
+    APPEND(g->node, g->n_node, n);
+    APPEND(g->output, g->n_output, mk_vi("out", NULL));
+    Onnx__ModelProto *mp = mk_model(8, g);
+    add_opset(mp, "ai.onnx", 15);
+
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrModel *m = load_buf(mp, NULL, &d);
+    print_diag(&d);
+    assert_non_null(m);
+    IrGraph *mg = m->graph;
+    const IrType *t = &mg->inputs[0]->type;
+    assert_int_equal(t->kind, IR_TYPE_SEQUENCE);
+    assert_int_equal(t->elem->kind, IR_TYPE_MAP);
+    assert_int_equal(t->elem->dtype, IR_DT_INT64);
+    assert_int_equal(t->elem->elem->kind, IR_TYPE_OPTIONAL);
+    assert_int_equal(t->elem->elem->elem->kind, IR_TYPE_TENSOR);
+    assert_int_equal(t->elem->elem->elem->dtype, IR_DT_FLOAT);
+    assert_int_equal(t->elem->elem->elem->dims[0].value, 2);
+    t = &mg->inputs[1]->type;
+    assert_int_equal(t->kind, IR_TYPE_SPARSE_TENSOR);
+    assert_int_equal(t->dtype, IR_DT_FLOAT16);
+    assert_int_equal(t->rank, 2);
+    assert_int_equal(t->dims[0].value, 3);
+    assert_true(t->dims[1].value < 0 && t->dims[1].sym == NULL);
+    IrValue *S = find_init(mg, "S");
+    assert_non_null(S);
+    assert_int_equal(S->init->numel, 6);
+    assert_memory_equal(S->init->data, ((int32_t[]){0, 5, 0, 0, 6, 0}), 6 * sizeof(int32_t));
+    IrNode *node = mg->first;
+    assert_string_equal(node->domain, "");
+    assert_int_equal(node->opset, 15);
+    const IrAttr *ga = ir_node_attr(node, "gs");
+    assert_int_equal(ga->kind, IR_ATTR_GRAPHS);
+    assert_int_equal(ga->n, 2);
+    assert_string_equal(ga->graphs[1]->name, "g1");
+    assert_ptr_equal(ga->graphs[1]->parent, mg);
+    assert_ptr_equal(ga->graphs[0]->first->in[0]->outer, S);
+    const IrAttr *ta = ir_node_attr(node, "tps");
+    assert_int_equal(ta->n, 2);
+    assert_int_equal(ta->tps[0]->kind, IR_TYPE_SEQUENCE);
+    assert_int_equal(ta->tps[1]->dtype, IR_DT_BOOL);
+    assert_int_equal(ta->tps[1]->rank, 0);
+    assert_int_equal(ir_verify(mg, &d), 0);
+    ir_model_destroy(m);
+    ir_diag_free(&d);
+    /* an out-of-range sparse coordinate is an error naming the tensor */
+    si->indices->int64_data[3] = 2;
+    ir_diag_init(&d, NULL);
+    assert_null(load_buf(mp, NULL, &d));
+    assert_true(diag_has(&d, "'S': sparse index 1 is out of range"));
+    ir_diag_free(&d);
+    tfree_all();
+}
+
 /* ---------------------------------------------------------------- element types */
 
 static IrTensor *dec(IrArena *a, const Onnx__TensorProto *t, IrDiag *d) {
@@ -1548,6 +1661,7 @@ int main(void) {
         cmocka_unit_test(test_ir_version_2_rejected),
         cmocka_unit_test(test_use_before_def_and_undefined),
         cmocka_unit_test(test_functions),
+        cmocka_unit_test(test_types_and_list_attrs),
         cmocka_unit_test(test_subgraph_depth_cap),
         cmocka_unit_test(test_dtypes),
         cmocka_unit_test(test_tensor_errors),
