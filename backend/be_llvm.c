@@ -331,8 +331,8 @@ static LLVMValueRef emit_graph_fn(Be *be) {
             maxout = n->nout;
     }
     /* One pair of tensor arrays serves every call (kernels do not keep the pointers). */
-    LLVMValueRef tin = LLVMBuildArrayAlloca(be->B, be->tensor_ty, ci32(be, maxin), "tin");
-    LLVMValueRef tout = LLVMBuildArrayAlloca(be->B, be->tensor_ty, ci32(be, maxout), "tout");
+    LLVMValueRef tin = LLVMBuildAlloca(be->B, LLVMArrayType2(be->tensor_ty, (uint64_t)maxin), "tin");
+    LLVMValueRef tout = LLVMBuildAlloca(be->B, LLVMArrayType2(be->tensor_ty, (uint64_t)maxout), "tout");
     LLVMSetAlignment(tin, 16);
     LLVMSetAlignment(tout, 16);
 
