@@ -437,7 +437,7 @@ static int fe_node_opset(FeLoad *L, const char *domain) {
                 continue;
             int odflt = fe_is_default_domain(o->domain);
             if (dflt ? odflt : (!odflt && strcmp(fe_str(o->domain), domain) == 0))
-                return (int)o->version;
+                return o->version < 0 ? -1 : o->version > INT32_MAX ? INT32_MAX : (int)o->version;
         }
     }
     int64_t v = ir_model_opset(L->m, domain);
@@ -741,8 +741,14 @@ static int fe_load_model_proto(FeLoad *L, const Onnx__ModelProto *mp) {
                 ir_warning(d, NULL, "opset_import lists domain '%s' twice; the first is used", dom);
                 continue;
             }
+            int64_t ver = o->has_version ? o->version : 1;
+            if (ver < 1 || ver > INT32_MAX) {
+                ir_error(d, NULL, "opset_import: domain '%s' has invalid version %lld", dom,
+                         (long long)ver);
+                continue;
+            }
             m->opsets[m->nopsets].domain = ir_arena_strdup(m->arena, dom);
-            m->opsets[m->nopsets].version = o->has_version ? o->version : 1;
+            m->opsets[m->nopsets].version = ver;
             m->nopsets++;
         }
     } else {
