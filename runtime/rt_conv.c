@@ -121,8 +121,8 @@ static int conv_geo(RtCtx *ctx, const RtConvParams *p, const RtTensor *in, int n
     return 0;
 }
 
-/* Direct convolution: for every output element, sum over the group's input channels and the
- * kernel taps that fall inside the input (padding contributes zeros). */
+/* Direct convolution: for every output element, sum over the kernel taps that fall inside the
+ * input (padding contributes zeros) and, for each such tap, over the group's input channels. */
 #define DEFINE_CONV_DIRECT(T, NAME)                                                              \
     static void NAME(const ConvGeo *g, const RtConvParams *p, const T *x, const T *w,            \
                      const T *b, T *y) {                                                         \
@@ -132,28 +132,25 @@ static int conv_geo(RtCtx *ctx, const RtConvParams *p, const RtTensor *in, int n
         for (int64_t n = 0; n < g->batch; n++)                                                   \
             for (int64_t m = 0; m < g->cout; m++) {                                              \
                 int64_t grp = m / mg;                                                            \
+                const T *xg = x + (n * g->cin + grp * cg) * g->in_size;                          \
+                const T *wm = w + m * cg * g->k_size;                                            \
                 T *yp = y + (n * g->cout + m) * g->out_size;                                     \
                 for (int64_t o = 0; o < g->out_size; o++) {                                      \
                     unflatten(o, g->out, ns, opos);                                              \
                     T acc = b ? b[m] : (T)0;                                                     \
-                    for (int64_t c = 0; c < cg; c++) {                                           \
-                        const T *xp = x + (n * g->cin + grp * cg + c) * g->in_size;              \
-                        const T *wp = w + (m * cg + c) * g->k_size;                              \
-                        for (int64_t kk = 0; kk < g->k_size; kk++) {                             \
-                            unflatten(kk, g->k, ns, kpos);                                       \
-                            int64_t off = 0;                                                     \
-                            int inside = 1;                                                      \
-                            for (int i = 0; i < ns; i++) {                                       \
-                                int64_t pos = opos[i] * p->stride[i] - p->pad_begin[i] +         \
-                                              kpos[i] * p->dilation[i];                          \
-                                if (pos < 0 || pos >= g->in[i]) {                                \
-                                    inside = 0;                                                  \
-                                    break;                                                       \
-                                }                                                                \
-                                off = off * g->in[i] + pos;                                      \
-                            }                                                                    \
-                            if (inside) acc += xp[off] * wp[kk];                                 \
+                    for (int64_t kk = 0; kk < g->k_size; kk++) {                                 \
+                        unflatten(kk, g->k, ns, kpos);                                           \
+                        int64_t off = 0;                                                         \
+                        int inside = 1;                                                          \
+                        for (int i = 0; i < ns && inside; i++) {                                 \
+                            int64_t pos = opos[i] * p->stride[i] - p->pad_begin[i] +             \
+                                          kpos[i] * p->dilation[i];                              \
+                            inside = pos >= 0 && pos < g->in[i];                                 \
+                            off = off * g->in[i] + pos;                                          \
                         }                                                                        \
+                        if (!inside) continue;                                                   \
+                        for (int64_t c = 0; c < cg; c++)                                         \
+                            acc += xg[c * g->in_size + off] * wm[c * g->k_size + kk];            \
                     }                                                                            \
                     yp[o] = acc;                                                                 \
                 }                                                                                \
@@ -233,6 +230,55 @@ static void im2col_f32(const ConvGeo *g, const RtConvParams *p, const float *x, 
     }
 }
 
+/* Convolution where each output channel reads one input channel (C / group == 1: depthwise,
+ * with or without a channel multiplier), where one GEMM per group would be 1 x K x out: loops
+ * tap by tap, adding w * x over each output row, whose valid range along the innermost dim is
+ * computed once per row. */
+static void conv_depthwise_f32(const ConvGeo *g, const RtConvParams *p, const float *x,
+                               const float *w, const float *b, float *y) {
+    int ns = g->ns, last = g->ns - 1;
+    int64_t mg = g->cout / p->group;
+    int64_t kpos[RT_MAX_SPATIAL], opos[RT_MAX_SPATIAL];
+    int64_t olast = g->out[last], rows = olast > 0 ? g->out_size / olast : 0;
+    int64_t s = p->stride[last];
+    for (int64_t n = 0; n < g->batch; n++)
+        for (int64_t m = 0; m < g->cout; m++) {
+            const float *xc = x + (n * g->cin + m / mg) * g->in_size;
+            const float *wm = w + m * g->k_size;
+            float *yp = y + (n * g->cout + m) * g->out_size;
+            float bias = b ? b[m] : 0.0f;
+            for (int64_t o = 0; o < g->out_size; o++) yp[o] = bias;
+            for (int64_t kk = 0; kk < g->k_size; kk++) {
+                float wv = wm[kk];
+                unflatten(kk, g->k, ns, kpos);
+                int64_t start = kpos[last] * p->dilation[last] - p->pad_begin[last];
+                /* outputs o with 0 <= o*s + start < in[last] */
+                int64_t lo = start >= 0 ? 0 : (-start + s - 1) / s;
+                int64_t hi = g->in[last] - start <= 0 ? 0 : (g->in[last] - start + s - 1) / s;
+                if (hi > olast) hi = olast;
+                if (lo >= hi) continue;
+                for (int64_t r = 0; r < rows; r++) {
+                    unflatten(r, g->out, last, opos);
+                    int64_t off = 0;
+                    int inside = 1;
+                    for (int i = 0; i < last && inside; i++) {
+                        int64_t pos =
+                            opos[i] * p->stride[i] - p->pad_begin[i] + kpos[i] * p->dilation[i];
+                        inside = pos >= 0 && pos < g->in[i];
+                        off = off * g->in[i] + pos;
+                    }
+                    if (!inside) continue;
+                    const float *xrow = xc + off * g->in[last] + start;
+                    float *yrow = yp + r * olast;
+                    if (s == 1)
+                        for (int64_t o = lo; o < hi; o++) yrow[o] += wv * xrow[o];
+                    else
+                        for (int64_t o = lo; o < hi; o++) yrow[o] += wv * xrow[o * s];
+                }
+            }
+        }
+}
+
 /* 1 if the conv is a pointwise (1x1..., stride 1, no padding) one whose im2col matrix is the
  * input itself. */
 static int conv_is_pointwise(const ConvGeo *g, const RtConvParams *p) {
@@ -258,6 +304,10 @@ int rt_k_conv_f32(RtCtx *ctx, const void *params, const RtTensor *in, int nin, R
     if (kc > INT_MAX || g.out_size > INT_MAX || mg > INT_MAX || kc == 0 ||
         (double)kc * (double)g.out_size > (double)(SIZE_MAX / sizeof(float) / 2)) {
         conv_direct_f32(&g, p, x, w, b, y);
+        return 0;
+    }
+    if (cg == 1) {
+        conv_depthwise_f32(&g, p, x, w, b, y);
         return 0;
     }
     int pointwise = conv_is_pointwise(&g, p);

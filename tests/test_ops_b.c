@@ -200,8 +200,8 @@ static int64_t out_len(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, 
     return (in + pb + pe - ((k - 1) * d + 1)) / s + 1;
 }
 
-/* im2col + sgemm against the direct loops on random data, over 1-D/2-D/3-D configurations with
- * groups, asymmetric pads, strides and dilations. Tolerance 1e-4 (sums of <= 200 products of
+/* im2col + sgemm (and the depthwise path) against the direct loops on random data, over
+ * 1-D/2-D/3-D configurations with groups, asymmetric pads, strides and dilations. Tolerance 1e-4 (sums of <= 200 products of
  * values in [-1, 1]); prints the largest difference. */
 static void test_conv_im2col_vs_direct(void **state) {
     (void)state;
@@ -216,6 +216,9 @@ static void test_conv_im2col_vs_direct(void **state) {
         {1, 3, 2, 5, 1, {11}, {4}, {3}, {1}, {2}, {1}, 1},
         {3, 1, 2, 3, 1, {5, 4, 6}, {2, 3, 2}, {1, 2, 2}, {2, 1, 1}, {1, 0, 1}, {0, 1, 1}, 1},
         {2, 2, 8, 4, 1, {6, 6}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}, 1}, /* pointwise */
+        {1, 2, 3, 6, 3, {10}, {3}, {2}, {1}, {1}, {2}, 1},               /* depthwise x2 */
+        {3, 1, 4, 4, 4, {4, 5, 6}, {3, 2, 3}, {1, 1, 2}, {1, 2, 1}, {1, 0, 2}, {1, 1, 0}, 1},
+        {2, 1, 2, 2, 2, {3, 3}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 0}, /* kernel > input */
     };
     double worst = 0;
     for (size_t ci = 0; ci < sizeof cfg / sizeof cfg[0]; ci++) {
