@@ -420,6 +420,45 @@ static void test_model_name_derived(void **state) {
     ir_model_destroy(m);
 }
 
+/* A kernel failure stops the graph and its status and message reach the caller: Add of a
+ * float and an int64 tensor (hand-lowered, so no type check stopped it) fails in rt_k_add;
+ * the Relu after it must not run (its output keeps the caller's sentinel). */
+static void test_kernel_failure(void **state) {
+    (void)state;
+    IrModel *m = ir_model_create();
+    m->graph = ir_graph_create(m, NULL, "main");
+    IrGraph *g = m->graph;
+    int64_t d2[1] = {2};
+    IrValue *x = tensor_value(g, "x", 1, d2);
+    IrValue *c = ir_value_new(g, "c");
+    ir_type_set_tensor(g->arena, &c->type, IR_DT_INT64, 1, d2);
+    c->init = ir_tensor_new(g->arena, IR_DT_INT64, 1, d2);
+    ir_graph_add_input(g, x);
+    ir_graph_add_init(g, c);
+    IrValue *t = tensor_value(g, "t", 1, d2), *y = tensor_value(g, "y", 1, d2);
+    lowered(g, "Add", "rt_k_add", 2, (IrValue *[]){x, c}, t);
+    lowered(g, "Relu", "rt_k_relu", 1, &t, y);
+    ir_graph_add_output(g, y);
+    OnnxcCompileOptions o;
+    default_opts(&o, 1, 0);
+    o.model_name = "kfail";
+    char so[512];
+    make_path(so, sizeof so, "kfail.so");
+    emit_ok(m, &o, BE_EMIT_SO, so);
+    Lib l;
+    lib_open(&l, so, "kfail");
+    OnnxcContext *ctx;
+    assert_int_equal(l.create(&ctx), 0);
+    float xv[2] = {1, 2}, yv[2] = {-7, -7};
+    OnnxcTensor in = {xv, 1, 1, d2}, out = {yv, 1, 1, d2};
+    assert_int_equal(l.run(ctx, &in, 1, &out, 1), ONNXC_ERR_TYPE);
+    assert_non_null(strstr(l.error(ctx), "Add"));
+    assert_true(yv[0] == -7 && yv[1] == -7);
+    l.destroy(ctx);
+    dlclose(l.h);
+    ir_model_destroy(m);
+}
+
 /* ------------------------------------------------------------------ other outputs */
 
 static int64_t file_size(const char *p) {
@@ -736,6 +775,7 @@ int main(void) {
         cmocka_unit_test(test_so_bitcode_o2),
         cmocka_unit_test(test_so_bitcode_o0),
         cmocka_unit_test(test_model_name_derived),
+        cmocka_unit_test(test_kernel_failure),
         cmocka_unit_test(test_emit_kinds),
         cmocka_unit_test(test_emit_failure_leaves_nothing),
         cmocka_unit_test(test_emit_rejects_bad_graph),
