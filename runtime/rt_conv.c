@@ -184,44 +184,41 @@ int rt_k_conv_f64(RtCtx *ctx, const void *params, const RtTensor *in, int nin, R
     return 0;
 }
 
-/* im2col for the channels [c0, c0+cg) of one image: col is a (cg * k_size) x out_size row-major
- * matrix whose row (c, kk) holds, for every output position, the input value under kernel tap kk
- * (0 where the tap falls in the padding). */
+/* im2col for the cg channels at x of one image, restricted to the output rows [r0, r1) (a row
+ * is one position of all spatial dims but the last, i.e. out[last] consecutive outputs): col is
+ * a (cg * k_size) x width row-major matrix, width = (r1 - r0) * out[last], whose row (c, kk)
+ * holds, for each of those output positions, the input value under kernel tap kk (0 where the
+ * tap falls in the padding). */
 static void im2col_f32(const ConvGeo *g, const RtConvParams *p, const float *x, int64_t cg,
-                       float *col) {
+                       int64_t r0, int64_t r1, float *col) {
     int ns = g->ns;
     int last = ns - 1;
     int64_t kpos[RT_MAX_SPATIAL], opos[RT_MAX_SPATIAL];
-    int64_t rows = g->out_size / (g->out[last] > 0 ? g->out[last] : 1);
-    if (g->out[last] == 0) return;
+    int64_t olast = g->out[last], width = (r1 - r0) * olast;
     for (int64_t c = 0; c < cg; c++) {
         const float *xc = x + c * g->in_size;
         for (int64_t kk = 0; kk < g->k_size; kk++) {
-            float *dst = col + (c * g->k_size + kk) * g->out_size;
+            float *dst = col + (c * g->k_size + kk) * width;
             unflatten(kk, g->k, ns, kpos);
-            /* iterate over output "rows" (all spatial dims but the last) */
-            for (int64_t r = 0; r < rows; r++) {
-                float *drow = dst + r * g->out[last];
+            int64_t s = p->stride[last];
+            int64_t start = kpos[last] * p->dilation[last] - p->pad_begin[last];
+            for (int64_t r = r0; r < r1; r++) {
+                float *drow = dst + (r - r0) * olast;
                 unflatten(r, g->out, last, opos);
                 int64_t off = 0;
                 int inside = 1;
-                for (int i = 0; i < last; i++) {
+                for (int i = 0; i < last && inside; i++) {
                     int64_t pos =
                         opos[i] * p->stride[i] - p->pad_begin[i] + kpos[i] * p->dilation[i];
-                    if (pos < 0 || pos >= g->in[i]) {
-                        inside = 0;
-                        break;
-                    }
+                    inside = pos >= 0 && pos < g->in[i];
                     off = off * g->in[i] + pos;
                 }
                 if (!inside) {
-                    memset(drow, 0, (size_t)g->out[last] * sizeof(float));
+                    memset(drow, 0, (size_t)olast * sizeof(float));
                     continue;
                 }
                 const float *xrow = xc + off * g->in[last];
-                int64_t s = p->stride[last];
-                int64_t start = kpos[last] * p->dilation[last] - p->pad_begin[last];
-                for (int64_t o = 0; o < g->out[last]; o++) {
+                for (int64_t o = 0; o < olast; o++) {
                     int64_t pos = o * s + start;
                     drow[o] = (pos >= 0 && pos < g->in[last]) ? xrow[pos] : 0.0f;
                 }
@@ -289,6 +286,10 @@ static int conv_is_pointwise(const ConvGeo *g, const RtConvParams *p) {
     return 1;
 }
 
+/* Bound on the im2col buffer: output rows are processed in blocks so that the buffer stays
+ * under this many floats (16 MiB), unless a single row needs more. */
+#define CONV_COL_BUDGET ((int64_t)4 << 20)
+
 int rt_k_conv_f32(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
                   int nout) {
     ConvGeo g;
@@ -300,43 +301,52 @@ int rt_k_conv_f32(RtCtx *ctx, const void *params, const RtTensor *in, int nin, R
     int64_t cg = g.cin / p->group, mg = g.cout / p->group;
     int64_t kc = cg * g.k_size; /* inner dimension of the GEMM */
     if (g.batch == 0 || g.cout == 0 || g.out_size == 0) return 0;
-    /* GEMM dimensions must fit cblas' int; otherwise use the direct loops. */
-    if (kc > INT_MAX || g.out_size > INT_MAX || mg > INT_MAX || kc == 0 ||
-        (double)kc * (double)g.out_size > (double)(SIZE_MAX / sizeof(float) / 2)) {
-        conv_direct_f32(&g, p, x, w, b, y);
-        return 0;
-    }
     if (cg == 1) {
         conv_depthwise_f32(&g, p, x, w, b, y);
         return 0;
     }
+    /* GEMM dimensions must fit cblas' int; otherwise use the direct loops. */
+    if (kc == 0 || kc > INT_MAX || g.out_size > INT_MAX || mg > INT_MAX) {
+        conv_direct_f32(&g, p, x, w, b, y);
+        return 0;
+    }
+    int64_t olast = g.out[g.ns - 1], rows = g.out_size / olast;
+    int64_t block = CONV_COL_BUDGET / (kc * olast); /* output rows per GEMM */
+    if (block < 1) block = 1;
+    if (block > rows) block = rows;
     int pointwise = conv_is_pointwise(&g, p);
     float *col = NULL;
     if (!pointwise) {
-        col = malloc((size_t)kc * (size_t)g.out_size * sizeof(float));
-        if (!col)
+        if ((uint64_t)(kc * block * olast) > SIZE_MAX / sizeof(float) ||
+            !(col = malloc((size_t)(kc * block * olast) * sizeof(float))))
             return rt_fail(ctx, ONNXC_ERR_NOMEM, "Conv: cannot allocate %lld x %lld im2col buffer",
-                           (long long)kc, (long long)g.out_size);
+                           (long long)kc, (long long)(block * olast));
     }
     for (int64_t n = 0; n < g.batch; n++) {
         for (int64_t grp = 0; grp < p->group; grp++) {
             const float *xg = x + (n * g.cin + grp * cg) * g.in_size;
             const float *wg = w + grp * mg * kc;
             float *yg = y + (n * g.cout + grp * mg) * g.out_size;
-            const float *bmat = xg;
-            if (!pointwise) {
-                im2col_f32(&g, p, xg, cg, col);
-                bmat = col;
-            }
             float beta = 0.0f;
             if (b) {
                 for (int64_t m = 0; m < mg; m++)
                     for (int64_t o = 0; o < g.out_size; o++) yg[m * g.out_size + o] = b[grp * mg + m];
                 beta = 1.0f;
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)g.out_size,
-                        (int)kc, 1.0f, wg, (int)kc, bmat, (int)g.out_size, beta, yg,
-                        (int)g.out_size);
+            if (pointwise) { /* the input channels already form the kc x out_size matrix */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)g.out_size,
+                            (int)kc, 1.0f, wg, (int)kc, xg, (int)g.out_size, beta, yg,
+                            (int)g.out_size);
+                continue;
+            }
+            for (int64_t r0 = 0; r0 < rows; r0 += block) {
+                int64_t r1 = r0 + block < rows ? r0 + block : rows;
+                int width = (int)((r1 - r0) * olast);
+                im2col_f32(&g, p, xg, cg, r0, r1, col);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, width, (int)kc,
+                            1.0f, wg, (int)kc, col, width, beta, yg + r0 * olast,
+                            (int)g.out_size);
+            }
         }
     }
     free(col);

@@ -219,6 +219,9 @@ static void test_conv_im2col_vs_direct(void **state) {
         {1, 2, 3, 6, 3, {10}, {3}, {2}, {1}, {1}, {2}, 1},               /* depthwise x2 */
         {3, 1, 4, 4, 4, {4, 5, 6}, {3, 2, 3}, {1, 1, 2}, {1, 2, 1}, {1, 0, 2}, {1, 1, 0}, 1},
         {2, 1, 2, 2, 2, {3, 3}, {5, 5}, {1, 1}, {1, 1}, {2, 2}, {2, 2}, 0}, /* kernel > input */
+        /* im2col in blocks of output rows: 144 x 258 floats per row, 4 Mi budget -> 112 rows
+         * per block, 256 rows */
+        {2, 1, 16, 4, 1, {256, 258}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}, 1},
     };
     double worst = 0;
     for (size_t ci = 0; ci < sizeof cfg / sizeof cfg[0]; ci++) {
