@@ -1353,6 +1353,25 @@ static void test_external_data(void **state) {
     expect_ext_error(dir, "w.bin", "0", "12", 2, "external data has 12 bytes");
     expect_ext_error(dir, "sub", NULL, NULL, 1, "not a regular file");
 
+    /* a .pb tensor file resolves external data relative to its own folder */
+    {
+        Onnx__TensorProto *t = mk_tensor("pbext", IR_DT_FLOAT, 1, (int64_t[]){2});
+        t_ext(t, "w.bin", "4", "8");
+        size_t tl;
+        uint8_t *tb = pack_tensor(t, &tl);
+        snprintf(p, sizeof p, "%s/ext.pb", dir);
+        write_bytes(p, tb, tl);
+        IrArena *ar = ir_arena_create();
+        ir_diag_init(&d, NULL);
+        IrTensor *r = fe_read_tensor_pb(ar, p, &d);
+        print_diag(&d);
+        assert_non_null(r);
+        assert_true(((float *)r->data)[0] == 1.5f && ((float *)r->data)[1] == 3.0f);
+        ir_diag_free(&d);
+        ir_arena_destroy(ar);
+        unlink(p);
+    }
+
     /* disabled by option */
     ir_diag_init(&d, NULL);
     snprintf(p, sizeof p, "%s/model.onnx", dir);
