@@ -305,7 +305,8 @@ static int fe_external_read(const Onnx__TensorProto *tp, const FeTensorCtx *c, I
                 loc);
         return -1;
     }
-    if (loc[0] == '/' || loc[0] == '\\' || (loc[0] && loc[1] == ':')) {
+    if (loc[0] == '/' || loc[0] == '\\' ||
+        (((loc[0] | 0x20) >= 'a' && (loc[0] | 0x20) <= 'z') && loc[1] == ':')) { /* C: */
         FE_TERR(c, d, tp, "external data location '%s' is an absolute path", loc);
         return -1;
     }

@@ -1342,6 +1342,7 @@ static void test_external_data(void **state) {
 
     /* rejected locations and ranges */
     expect_ext_error(dir, q, NULL, NULL, 8, "is an absolute path");
+    expect_ext_error(dir, "C:\\w.bin", NULL, NULL, 8, "is an absolute path");
     expect_ext_error(dir, "../x.bin", NULL, NULL, 8, "contains a '..' component");
     expect_ext_error(dir, "sub/../../x.bin", NULL, NULL, 8, "contains a '..' component");
     expect_ext_error(dir, "escape.bin", NULL, NULL, 8, "resolves outside the model folder");
