@@ -265,12 +265,12 @@ static void conv_depthwise_f32(const ConvGeo *g, const RtConvParams *p, const fl
                         off = off * g->in[i] + pos;
                     }
                     if (!inside) continue;
-                    const float *xrow = xc + off * g->in[last] + start;
+                    const float *xrow = xc + off * g->in[last];
                     float *yrow = yp + r * olast;
                     if (s == 1)
-                        for (int64_t o = lo; o < hi; o++) yrow[o] += wv * xrow[o];
+                        for (int64_t o = lo; o < hi; o++) yrow[o] += wv * xrow[o + start];
                     else
-                        for (int64_t o = lo; o < hi; o++) yrow[o] += wv * xrow[o * s];
+                        for (int64_t o = lo; o < hi; o++) yrow[o] += wv * xrow[o * s + start];
                 }
             }
         }

@@ -425,7 +425,7 @@ static void test_transpose_3d_all_perms(void **state) {
     int64_t xd[3] = {2, 3, 4};
     float x[24], y[24];
     IrString xs[24], ys[24];
-    char codes[24][4];
+    char codes[24][16];
     for (int a = 0; a < 2; a++)
         for (int b = 0; b < 3; b++)
             for (int c = 0; c < 4; c++) {
@@ -455,7 +455,7 @@ static void test_transpose_3d_all_perms(void **state) {
                     for (int t = 0; t < 3; t++) src[perms[pi][t]] = o[t];
                     int oi = (i * (int)yd[1] + j) * (int)yd[2] + k;
                     assert_int_equal((int)y[oi], 100 * src[0] + 10 * src[1] + src[2]);
-                    char want[4];
+                    char want[16];
                     snprintf(want, sizeof want, "%d%d%d", src[0], src[1], src[2]);
                     assert_int_equal(ys[oi].len, 3);
                     assert_memory_equal(ys[oi].data, want, 3);
