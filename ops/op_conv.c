@@ -304,6 +304,8 @@ static int conv_lower(IrNode *n, IrDiag *d) {
     switch (x->dtype) {
     case IR_DT_FLOAT: kernel = "rt_k_conv_f32"; break;
     case IR_DT_DOUBLE: kernel = "rt_k_conv_f64"; break;
+    case IR_DT_FLOAT16: kernel = "rt_k_conv_f16"; break;
+    case IR_DT_BFLOAT16: kernel = "rt_k_conv_bf16"; break;
     default:
         ir_error(d, n, "Conv on %s tensors is not supported yet", ir_dtype_name(x->dtype));
         return -1;
@@ -375,6 +377,8 @@ static int maxpool_lower(IrNode *n, IrDiag *d) {
     switch (n->in[0]->type.dtype) {
     case IR_DT_FLOAT: kernel = "rt_k_maxpool_f32"; break;
     case IR_DT_DOUBLE: kernel = "rt_k_maxpool_f64"; break;
+    case IR_DT_FLOAT16: kernel = "rt_k_maxpool_f16"; break;
+    case IR_DT_BFLOAT16: kernel = "rt_k_maxpool_bf16"; break;
     case IR_DT_INT8: kernel = "rt_k_maxpool_i8"; break;
     case IR_DT_UINT8: kernel = "rt_k_maxpool_u8"; break;
     default:
@@ -408,6 +412,8 @@ static int avgpool_lower(IrNode *n, IrDiag *d) {
     switch (n->in[0]->type.dtype) {
     case IR_DT_FLOAT: kernel = "rt_k_avgpool_f32"; break;
     case IR_DT_DOUBLE: kernel = "rt_k_avgpool_f64"; break;
+    case IR_DT_FLOAT16: kernel = "rt_k_avgpool_f16"; break;
+    case IR_DT_BFLOAT16: kernel = "rt_k_avgpool_bf16"; break;
     default:
         ir_error(d, n, "AveragePool on %s tensors is not supported yet",
                  ir_dtype_name(n->in[0]->type.dtype));
@@ -444,6 +450,8 @@ static int gap_lower(IrNode *n, IrDiag *d) {
     switch (n->in[0]->type.dtype) {
     case IR_DT_FLOAT: kernel = "rt_k_global_avgpool_f32"; break;
     case IR_DT_DOUBLE: kernel = "rt_k_global_avgpool_f64"; break;
+    case IR_DT_FLOAT16: kernel = "rt_k_global_avgpool_f16"; break;
+    case IR_DT_BFLOAT16: kernel = "rt_k_global_avgpool_bf16"; break;
     default:
         ir_error(d, n, "GlobalAveragePool on %s tensors is not supported yet",
                  ir_dtype_name(n->in[0]->type.dtype));

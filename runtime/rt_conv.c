@@ -8,6 +8,8 @@
  * implementations: a direct loop nest (rt_k_conv_ref_f32, the reference) and im2col followed by
  * one OpenBLAS sgemm per (image, group) (rt_k_conv_f32); tests check one against the other.
  *
+ * float16 and bfloat16 kernels compute in float32 (widened copies) and round the results back.
+ *
  * Every kernel validates the ranks and dimensions it is given against its parameter block, and
  * every input access is bounds-checked, so inconsistent arguments give ONNXC_ERR_SHAPE instead
  * of touching memory outside the tensors.
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "runtime/onnxc_rt.h"
+#include "runtime/rt_halfconv.h"
 #include "runtime/rt_params.h"
 
 /* Geometry of one conv/pool call, derived from the tensors and checked. */
@@ -526,3 +529,68 @@ DEFINE_AVGPOOL(double, rt_k_avgpool_f64)
 
 DEFINE_GLOBAL_AVGPOOL(float, rt_k_global_avgpool_f32)
 DEFINE_GLOBAL_AVGPOOL(double, rt_k_global_avgpool_f64)
+
+/* ------------------------------------------------------------------------------------ float16 */
+
+/* float16 / bfloat16 versions: the tensors are widened to float32 copies, the float32 kernel
+ * runs, and the outputs are rounded back (to nearest even). Tensors of other types (MaxPool's
+ * int64 Indices) pass through unchanged. */
+#define RT_WIDEN_MAX 4
+
+static int run_widened(RtCtx *ctx, RtKernelFn fn, int32_t half_dtype, const void *params,
+                       const RtTensor *in, int nin, RtTensor *out, int nout) {
+    if (nin > RT_WIDEN_MAX || nout > RT_WIDEN_MAX || nin < 0 || nout < 0)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "too many tensors for a float16 kernel");
+    int bf = half_dtype == 16; /* BFLOAT16, else FLOAT16 (10) */
+    RtTensor win[RT_WIDEN_MAX], wout[RT_WIDEN_MAX];
+    float *bufs[2 * RT_WIDEN_MAX] = {0};
+    memset(win, 0, sizeof win);
+    memset(wout, 0, sizeof wout);
+    int rc = 0;
+    for (int k = 0; k < nin + nout && !rc; k++) {
+        const RtTensor *t = k < nin ? &in[k] : &out[k - nin];
+        RtTensor *w = k < nin ? &win[k] : &wout[k - nin];
+        *w = *t;
+        if (t->rank < 0 || t->dtype != half_dtype || !t->data) continue;
+        int64_t n = rt_numel(t);
+        if (n < 0 || (uint64_t)n > SIZE_MAX / sizeof(float)) {
+            rc = rt_fail(ctx, ONNXC_ERR_SHAPE, "float16 kernel: bad tensor size");
+            break;
+        }
+        bufs[k] = malloc((size_t)(n ? n : 1) * sizeof(float));
+        if (!bufs[k]) {
+            rc = rt_fail(ctx, ONNXC_ERR_NOMEM, "float16 kernel: out of memory");
+            break;
+        }
+        if (k < nin) {
+            const uint16_t *h = t->data;
+            for (int64_t i = 0; i < n; i++) bufs[k][i] = bf ? rt_bf2f(h[i]) : rt_h2f(h[i]);
+        }
+        w->data = bufs[k];
+        w->dtype = 1; /* FLOAT */
+    }
+    if (!rc) rc = fn(ctx, params, win, nin, wout, nout);
+    for (int k = nin; k < nin + nout && !rc; k++) {
+        if (!bufs[k]) continue;
+        uint16_t *h = out[k - nin].data;
+        int64_t n = rt_numel(&out[k - nin]);
+        for (int64_t i = 0; i < n; i++) h[i] = bf ? rt_f2bf(bufs[k][i]) : rt_f2h(bufs[k][i]);
+    }
+    for (int k = 0; k < nin + nout; k++) free(bufs[k]);
+    return rc;
+}
+
+#define DEFINE_WIDENED(NAME, F32_KERNEL, HALF_DTYPE)                                             \
+    int NAME(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,         \
+             int nout) {                                                                         \
+        return run_widened(ctx, F32_KERNEL, HALF_DTYPE, params, in, nin, out, nout);             \
+    }
+
+DEFINE_WIDENED(rt_k_conv_f16, rt_k_conv_f32, 10)
+DEFINE_WIDENED(rt_k_conv_bf16, rt_k_conv_f32, 16)
+DEFINE_WIDENED(rt_k_maxpool_f16, rt_k_maxpool_f32, 10)
+DEFINE_WIDENED(rt_k_maxpool_bf16, rt_k_maxpool_f32, 16)
+DEFINE_WIDENED(rt_k_avgpool_f16, rt_k_avgpool_f32, 10)
+DEFINE_WIDENED(rt_k_avgpool_bf16, rt_k_avgpool_f32, 16)
+DEFINE_WIDENED(rt_k_global_avgpool_f16, rt_k_global_avgpool_f32, 10)
+DEFINE_WIDENED(rt_k_global_avgpool_bf16, rt_k_global_avgpool_f32, 16)

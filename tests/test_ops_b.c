@@ -274,6 +274,44 @@ static void test_conv_im2col_vs_direct(void **state) {
     print_message("im2col vs direct: largest difference %g\n", worst);
 }
 
+/* The basic conv (X = 0..8, W = 2x2 ones -> 8 12 20 24) on float16 and bfloat16 bit patterns,
+ * written out by hand: float16 k = 0x3C00 (1), 0x4000 (2), 0x4200 (3), 0x4400 (4), 0x4500 (5),
+ * 0x4600 (6), 0x4700 (7), 0x4800 (8); 12 = 0x4A00, 20 = 0x4D00, 24 = 0x4E00. bfloat16: 1 = 0x3F80,
+ * 2 = 0x4000, 3 = 0x4040, 4 = 0x4080, 5 = 0x40A0, 6 = 0x40C0, 7 = 0x40E0, 8 = 0x4100,
+ * 12 = 0x4140, 20 = 0x41A0, 24 = 0x41C0. MaxPool 2x2 stride 1 on the same X gives 4 5 7 8. */
+static void test_conv_pool_half(void **state) {
+    (void)state;
+    uint16_t xh[9] = {0, 0x3C00, 0x4000, 0x4200, 0x4400, 0x4500, 0x4600, 0x4700, 0x4800};
+    uint16_t xb[9] = {0, 0x3F80, 0x4000, 0x4040, 0x4080, 0x40A0, 0x40C0, 0x40E0, 0x4100};
+    uint16_t wh[4] = {0x3C00, 0x3C00, 0x3C00, 0x3C00}, wb[4] = {0x3F80, 0x3F80, 0x3F80, 0x3F80};
+    uint16_t want_h[4] = {0x4800, 0x4A00, 0x4D00, 0x4E00}, want_b[4] = {0x4100, 0x4140, 0x41A0,
+                                                                         0x41C0};
+    uint16_t pool_h[4] = {0x4400, 0x4500, 0x4700, 0x4800}, pool_b[4] = {0x4080, 0x40A0, 0x40E0,
+                                                                         0x4100};
+    int64_t xd[4] = {1, 1, 3, 3}, wd[4] = {1, 1, 2, 2}, yd[4] = {1, 1, 2, 2};
+    RtConvParams p = conv_params2d(2, 2, 1, 1, 0, 1);
+    RtPoolParams pp;
+    memset(&pp, 0, sizeof pp);
+    pp.nspatial = 2;
+    for (int i = 0; i < 2; i++) pp.kernel[i] = 2, pp.stride[i] = pp.dilation[i] = 1;
+    for (int bf = 0; bf < 2; bf++) {
+        int dt = bf ? 16 : 10;
+        uint16_t y[4];
+        RtTensor in[2] = {tens(bf ? xb : xh, 4, xd, dt), tens(bf ? wb : wh, 4, wd, dt)};
+        RtTensor out = tens(y, 4, yd, dt);
+        assert_int_equal(run_kernel(bf ? "rt_k_conv_bf16" : "rt_k_conv_f16", &p, in, 2, &out, 1),
+                         0);
+        assert_memory_equal(y, bf ? want_b : want_h, sizeof y);
+        int64_t idx[4];
+        RtTensor outs[2] = {tens(y, 4, yd, dt), tens(idx, 4, yd, 7)};
+        assert_int_equal(
+            run_kernel(bf ? "rt_k_maxpool_bf16" : "rt_k_maxpool_f16", &pp, in, 1, outs, 2), 0);
+        assert_memory_equal(y, bf ? pool_b : pool_h, sizeof y);
+        int64_t wi[4] = {4, 5, 7, 8};
+        assert_memory_equal(idx, wi, sizeof wi);
+    }
+}
+
 /* ================================================================ pooling kernels */
 
 static RtPoolParams pool_params2d(int64_t k, int64_t s, int64_t pad) {
@@ -1320,6 +1358,7 @@ int main(void) {
         cmocka_unit_test(test_conv_depthwise_1d),
         cmocka_unit_test(test_conv_kernel_rejects_bad_shapes),
         cmocka_unit_test(test_conv_im2col_vs_direct),
+        cmocka_unit_test(test_conv_pool_half),
         cmocka_unit_test(test_maxpool_ceil_indices),
         cmocka_unit_test(test_maxpool_pads_negative),
         cmocka_unit_test(test_maxpool_u8),
