@@ -380,6 +380,94 @@ static int pool_geo(RtCtx *ctx, const RtPoolParams *p, const RtTensor *in, int n
     return 0;
 }
 
+/* Window of one pooling output position o along spatial dim i: it starts at
+ * start = o*stride - pad_begin; taps k in [klo, khi) fall inside the input, and npad taps fall
+ * inside the padded input [-pad_begin, D + pad_end) (the count_include_pad divisor). */
+typedef struct PoolWin {
+    int64_t start; /* input position of tap 0 */
+    int64_t klo;   /* first tap inside the input */
+    int64_t khi;   /* one past the last tap inside the input (klo >= khi: none) */
+    int64_t npad;  /* taps inside the padded input */
+} PoolWin;
+
+/* Builds the window table of every spatial dim: entry tab[first[i] + o] for position o along
+ * dim i (first[] filled here). malloc'ed; NULL on OOM. */
+static PoolWin *pool_tables(const ConvGeo *g, const RtPoolParams *p, int64_t *first) {
+    int64_t total = 0;
+    for (int i = 0; i < g->ns; i++) {
+        first[i] = total;
+        total += g->out[i];
+    }
+    PoolWin *tab = malloc((size_t)(total ? total : 1) * sizeof(PoolWin));
+    if (!tab) return NULL;
+    for (int i = 0; i < g->ns; i++)
+        for (int64_t o = 0; o < g->out[i]; o++) {
+            int64_t d = p->dilation[i], k = g->k[i], st = o * p->stride[i] - p->pad_begin[i];
+            int64_t lo = st >= 0 ? 0 : (-st + d - 1) / d;  /* first k with st + k*d >= 0 */
+            int64_t room = g->in[i] - st;                   /* k*d < room: inside */
+            int64_t hi = room <= 0 ? 0 : (room + d - 1) / d;
+            int64_t proom = g->in[i] + p->pad_end[i] - st;  /* k*d < proom: inside padding */
+            int64_t phi = proom <= 0 ? 0 : (proom + d - 1) / d;
+            PoolWin *w = &tab[first[i] + o];
+            w->start = st;
+            w->klo = lo < k ? lo : k;
+            w->khi = hi < k ? hi : k;
+            w->npad = phi < k ? phi : k;
+        }
+    return tab;
+}
+
+/* Gathers the window of output position opos from the tables; 0 when it holds no tap inside
+ * the input. */
+static int pool_window(const ConvGeo *g, const PoolWin *tab, const int64_t *first,
+                       const int64_t *opos, int64_t *start, int64_t *klo, int64_t *khi,
+                       int64_t *npad) {
+    int nonempty = 1;
+    for (int i = 0; i < g->ns; i++) {
+        const PoolWin *w = &tab[first[i] + opos[i]];
+        start[i] = w->start;
+        klo[i] = w->klo;
+        khi[i] = w->khi;
+        npad[i] = w->npad;
+        if (klo[i] >= khi[i]) nonempty = 0;
+    }
+    return nonempty;
+}
+
+/* Advances a row-major odometer idx over dims[0..n); 0 when it wraps around. */
+static int odometer_next(int64_t *idx, const int64_t *dims, int n) {
+    for (int i = n - 1; i >= 0; i--) {
+        if (++idx[i] < dims[i]) return 1;
+        idx[i] = 0;
+    }
+    return 0;
+}
+
+/* Calls BODY(off) for each tap of the window inside the input, in row-major kernel order, with
+ * `off` the tap's flat offset in the input plane. Needs ns, g, p, start, klo, khi in scope. */
+#define POOL_FOR_EACH_TAP(BODY)                                                                  \
+    do {                                                                                         \
+        int last_ = ns - 1;                                                                      \
+        int64_t kidx_[RT_MAX_SPATIAL];                                                           \
+        for (int i_ = 0; i_ < last_; i_++) kidx_[i_] = klo[i_];                                  \
+        for (;;) {                                                                               \
+            int64_t row_ = 0;                                                                    \
+            for (int i_ = 0; i_ < last_; i_++)                                                   \
+                row_ = row_ * g.in[i_] + start[i_] + kidx_[i_] * p->dilation[i_];                \
+            row_ = row_ * g.in[last_] + start[last_];                                            \
+            for (int64_t k_ = klo[last_]; k_ < khi[last_]; k_++) {                               \
+                int64_t off = row_ + k_ * p->dilation[last_];                                    \
+                BODY;                                                                            \
+            }                                                                                    \
+            int i_ = last_ - 1;                                                                  \
+            while (i_ >= 0 && ++kidx_[i_] >= khi[i_]) {                                          \
+                kidx_[i_] = klo[i_];                                                             \
+                i_--;                                                                            \
+            }                                                                                    \
+            if (i_ < 0) break;                                                                   \
+        }                                                                                        \
+    } while (0)
+
 /* MaxPool: maximum over the taps inside the input (the first maximum wins for Indices). A
  * window with no tap inside the input gives 0 and index -1. Indices are flat offsets into X:
  * (n*C + c) * prod(D) + spatial offset, the spatial offset row-major (storage_order 0) or
@@ -400,49 +488,36 @@ static int pool_geo(RtCtx *ctx, const RtPoolParams *p, const RtTensor *in, int n
         int ns = g.ns;                                                                           \
         const T *x = in[0].data;                                                                 \
         T *y = out[0].data;                                                                      \
-        int64_t opos[RT_MAX_SPATIAL], kpos[RT_MAX_SPATIAL];                                      \
+        int64_t opos[RT_MAX_SPATIAL], start[RT_MAX_SPATIAL], klo[RT_MAX_SPATIAL],                \
+            khi[RT_MAX_SPATIAL], npad[RT_MAX_SPATIAL], pos[RT_MAX_SPATIAL];                      \
+        if (g.out_size == 0) return 0;                                                           \
+        int64_t first[RT_MAX_SPATIAL];                                                           \
+        PoolWin *tab = pool_tables(&g, p, first);                                                \
+        if (!tab) return rt_fail(ctx, ONNXC_ERR_NOMEM, "pooling: out of memory");                \
         for (int64_t nc = 0; nc < g.batch * g.cin; nc++) {                                       \
             const T *xp = x + nc * g.in_size;                                                    \
-            for (int64_t o = 0; o < g.out_size; o++) {                                           \
-                unflatten(o, g.out, ns, opos);                                                   \
+            memset(opos, 0, sizeof opos);                                                        \
+            for (int64_t o = 0; o < g.out_size; o++, odometer_next(opos, g.out, ns)) {           \
                 T best = (T)0;                                                                   \
                 int64_t best_off = -1;                                                           \
-                int64_t best_pos[RT_MAX_SPATIAL] = {0};                                          \
-                for (int64_t kk = 0; kk < g.k_size; kk++) {                                      \
-                    unflatten(kk, g.k, ns, kpos);                                                \
-                    int64_t off = 0, pos[RT_MAX_SPATIAL];                                        \
-                    int inside = 1;                                                              \
-                    for (int i = 0; i < ns; i++) {                                               \
-                        pos[i] = opos[i] * p->stride[i] - p->pad_begin[i] +                      \
-                                 kpos[i] * p->dilation[i];                                       \
-                        if (pos[i] < 0 || pos[i] >= g.in[i]) {                                   \
-                            inside = 0;                                                          \
-                            break;                                                               \
-                        }                                                                        \
-                        off = off * g.in[i] + pos[i];                                            \
-                    }                                                                            \
-                    if (!inside) continue;                                                       \
-                    if (best_off < 0 || xp[off] > best) {                                        \
+                if (pool_window(&g, tab, first, opos, start, klo, khi, npad))                             \
+                    POOL_FOR_EACH_TAP(if (best_off < 0 || xp[off] > best) {                      \
                         best = xp[off];                                                          \
                         best_off = off;                                                          \
-                        memcpy(best_pos, pos, sizeof(int64_t) * (size_t)ns);                     \
-                    }                                                                            \
-                }                                                                                \
+                    });                                                                          \
                 y[nc * g.out_size + o] = best;                                                   \
                 if (ind) {                                                                       \
-                    int64_t idx = -1;                                                            \
-                    if (best_off >= 0) {                                                         \
-                        idx = best_off;                                                          \
-                        if (p->storage_order == 1) {                                             \
-                            idx = 0;                                                             \
-                            for (int i = ns - 1; i >= 0; i--) idx = idx * g.in[i] + best_pos[i]; \
-                        }                                                                        \
-                        idx += nc * g.in_size;                                                   \
+                    int64_t idx = best_off;                                                      \
+                    if (best_off >= 0 && p->storage_order == 1) {                                \
+                        unflatten(best_off, g.in, ns, pos);                                      \
+                        idx = 0;                                                                 \
+                        for (int i = ns - 1; i >= 0; i--) idx = idx * g.in[i] + pos[i];          \
                     }                                                                            \
-                    ind[nc * g.out_size + o] = idx;                                              \
+                    ind[nc * g.out_size + o] = best_off >= 0 ? idx + nc * g.in_size : -1;        \
                 }                                                                                \
             }                                                                                    \
         }                                                                                        \
+        free(tab);                                                                               \
         return 0;                                                                                \
     }
 
@@ -464,35 +539,26 @@ DEFINE_MAXPOOL(uint8_t, rt_k_maxpool_u8)
         int ns = g.ns;                                                                           \
         const T *x = in[0].data;                                                                 \
         T *y = out[0].data;                                                                      \
-        int64_t opos[RT_MAX_SPATIAL], kpos[RT_MAX_SPATIAL];                                      \
+        int64_t opos[RT_MAX_SPATIAL], start[RT_MAX_SPATIAL], klo[RT_MAX_SPATIAL],                \
+            khi[RT_MAX_SPATIAL], npad[RT_MAX_SPATIAL];                                           \
+        if (g.out_size == 0) return 0;                                                           \
+        int64_t first[RT_MAX_SPATIAL];                                                           \
+        PoolWin *tab = pool_tables(&g, p, first);                                                \
+        if (!tab) return rt_fail(ctx, ONNXC_ERR_NOMEM, "pooling: out of memory");                \
         for (int64_t nc = 0; nc < g.batch * g.cin; nc++) {                                       \
             const T *xp = x + nc * g.in_size;                                                    \
-            for (int64_t o = 0; o < g.out_size; o++) {                                           \
-                unflatten(o, g.out, ns, opos);                                                   \
+            memset(opos, 0, sizeof opos);                                                        \
+            for (int64_t o = 0; o < g.out_size; o++, odometer_next(opos, g.out, ns)) {           \
                 T sum = 0;                                                                       \
-                int64_t nreal = 0, npadded = 0;                                                  \
-                for (int64_t kk = 0; kk < g.k_size; kk++) {                                      \
-                    unflatten(kk, g.k, ns, kpos);                                                \
-                    int64_t off = 0;                                                             \
-                    int inside = 1, in_padded = 1;                                               \
-                    for (int i = 0; i < ns; i++) {                                               \
-                        int64_t pos = opos[i] * p->stride[i] - p->pad_begin[i] +                 \
-                                      kpos[i] * p->dilation[i];                                  \
-                        if (pos < -p->pad_begin[i] || pos >= g.in[i] + p->pad_end[i])            \
-                            in_padded = 0;                                                       \
-                        if (pos < 0 || pos >= g.in[i]) inside = 0;                               \
-                        else off = off * g.in[i] + pos;                                          \
-                    }                                                                            \
-                    if (in_padded) npadded++;                                                    \
-                    if (inside) {                                                                \
-                        sum += xp[off];                                                          \
-                        nreal++;                                                                 \
-                    }                                                                            \
-                }                                                                                \
-                int64_t cnt = p->count_include_pad ? npadded : nreal;                            \
+                int nonempty = pool_window(&g, tab, first, opos, start, klo, khi, npad);                  \
+                int64_t cnt = 1;                                                                 \
+                for (int i = 0; i < ns; i++)                                                     \
+                    cnt *= p->count_include_pad ? npad[i] : (khi[i] > klo[i] ? khi[i] - klo[i] : 0); \
+                if (nonempty) POOL_FOR_EACH_TAP(sum += xp[off]);                                 \
                 y[nc * g.out_size + o] = cnt > 0 ? sum / (T)cnt : (T)0;                          \
             }                                                                                    \
         }                                                                                        \
+        free(tab);                                                                               \
         return 0;                                                                                \
     }
 
