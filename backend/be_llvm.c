@@ -62,7 +62,11 @@ typedef struct Be {
     LLVMValueRef dims0;     /* shared dims global for rank-0 tensors */
     uint64_t weight_bytes;  /* bytes of constant data emitted */
     int nconst;             /* counter for global names */
+    int inline_kernels;     /* bitcode at O1+: force-inline kernels, one RtTensor array per node */
 } Be;
+
+/* Calls of one kernel beyond which it is not force-inlined (code size). */
+#define BE_MAX_INLINED_CALLS 16
 
 /* ------------------------------------------------------------------ process-wide state */
 
@@ -346,9 +350,26 @@ static LLVMValueRef emit_graph_fn(Be *be) {
     }
     int nphi = 0, bad = 0;
     LLVMValueRef null = LLVMConstNull(be->ptr);
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(be->B);
     for (IrNode *n = g->first; n; n = n->next) {
         if (!n->kernel)
             continue;
+        if (be->inline_kernels) {
+            /* Separate arrays per node (at the top of the entry block): once a kernel is
+             * inlined, loads of its RtTensor fields then fold to the stored constants (one
+             * shared array would be clobbered, for alias analysis, by any call it escapes to). */
+            cur = LLVMGetInsertBlock(be->B);
+            LLVMValueRef first = LLVMGetFirstInstruction(entry);
+            if (first)
+                LLVMPositionBuilderBefore(be->B, first);
+            else
+                LLVMPositionBuilderAtEnd(be->B, entry);
+            tin = LLVMBuildAlloca(be->B, LLVMArrayType2(be->tensor_ty, (uint64_t)(n->nin ? n->nin : 1)), "tin");
+            tout = LLVMBuildAlloca(be->B, LLVMArrayType2(be->tensor_ty, (uint64_t)(n->nout ? n->nout : 1)), "tout");
+            LLVMSetAlignment(tin, 16);
+            LLVMSetAlignment(tout, 16);
+            LLVMPositionBuilderAtEnd(be->B, cur);
+        }
         for (int k = 0; k < n->nin; k++) {
             IrValue *v = n->in[k];
             if (!v) {
@@ -621,6 +642,30 @@ static int link_bitcode(Be *be) {
     return 0;
 }
 
+/* Kernels dispatch on the element type at run time. Out of line and called from several nodes,
+ * every dtype loop of a kernel is optimised and vectorised (seconds at O2 for the binary
+ * elementwise kernels); inlined at each call, where dtype, rank and dims are constants, only the
+ * path the node needs survives. So the kernels the model calls (at most BE_MAX_INLINED_CALLS
+ * times each) are marked alwaysinline. Measured on 3 x Add f32[64,64] at O2: 3.3 s -> 0.95 s
+ * CPU, object text 62 KB -> 22 KB (docs/BACKEND.md). */
+static void force_inline_kernels(Be *be) {
+    unsigned kind = LLVMGetEnumAttributeKindForName("alwaysinline", 12);
+    unsigned noinl = LLVMGetEnumAttributeKindForName("noinline", 8);
+    for (LLVMValueRef f = LLVMGetFirstFunction(be->M); f; f = LLVMGetNextFunction(f)) {
+        if (LLVMIsDeclaration(f))
+            continue;
+        size_t n;
+        const char *nm = LLVMGetValueName2(f, &n);
+        int calls = 0;
+        for (IrNode *nd = be->g->first; nd; nd = nd->next)
+            calls += nd->kernel && strcmp(nd->kernel, nm) == 0;
+        if (calls == 0 || calls > BE_MAX_INLINED_CALLS)
+            continue;
+        LLVMRemoveEnumAttributeAtIndex(f, LLVMAttributeFunctionIndex, noinl);
+        LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(be->C, kind, 0));
+    }
+}
+
 /* Gives every defined function the host CPU and features (the bitcode carries clang's generic
  * x86-64 defaults, which would keep the optimiser from using AVX; ARCHITECTURE.md). */
 static void set_cpu_attrs(Be *be, const char *cpu, const char *features) {
@@ -674,6 +719,8 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
     be.d = d;
     be.name = name;
     IrGraph *g = be.g;
+    int ol = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
+    be.inline_kernels = o->use_bitcode && ol >= 1;
     size_t nv = (size_t)g->nvalues + 1;
     be.data_g = calloc(nv, sizeof *be.data_g);
     be.dims_g = calloc(nv, sizeof *be.dims_g);
@@ -708,7 +755,6 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
     }
     static const LLVMCodeGenOptLevel levels[4] = {LLVMCodeGenLevelNone, LLVMCodeGenLevelLess,
                                                   LLVMCodeGenLevelDefault, LLVMCodeGenLevelAggressive};
-    int ol = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
     tm = LLVMCreateTargetMachine(target, triple, cpu, features, levels[ol], LLVMRelocPIC,
                                  LLVMCodeModelDefault);
     if (!tm) {
@@ -747,6 +793,8 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
     if (o->use_bitcode && link_bitcode(&be) != 0)
         goto done;
     phase(o, "bitcode", &t);
+    if (be.inline_kernels)
+        force_inline_kernels(&be);
     set_cpu_attrs(&be, cpu, features);
     if (LLVMVerifyModule(be.M, LLVMReturnStatusAction, &err)) {
         ir_error(d, NULL, "internal error: generated LLVM module is invalid: %s", err ? err : "");
