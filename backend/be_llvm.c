@@ -122,14 +122,12 @@ static int bitcode_bytes(const char *path, const void **data, size_t *len, IrDia
             ir_error(d, NULL, "cannot read kernel bitcode '%s'", path);
             return -1;
         }
-        free(g_bc_data);
-        free(g_bc_path);
+        /* A previous file's bytes are kept (not freed): another thread's lazily loaded module
+         * may still be reading them. Only a change of runtime folder leaks them. */
         g_bc_data = buf;
         g_bc_len = n;
         g_bc_path = strdup(path);
     }
-    /* The cache is only replaced when the path changes, which a process does not do while
-     * another thread compiles; the bytes stay valid for this emission. */
     *data = g_bc_data;
     *len = g_bc_len;
     pthread_mutex_unlock(&g_bc_lock);
