@@ -784,6 +784,46 @@ static void test_infer_pool_shapes(void **state) {
     }
 }
 
+/* Symbolic spatial dims: a symbolic H (the "N" symbol of tg_input) flows through a 1-tap stride-1
+ * window and through SAME_UPPER with stride 1, and becomes unknown (value -1, no symbol) under a
+ * 3-tap unpadded window. float16 Conv lowers to the float16 kernel. */
+static void test_infer_symbolic_spatial(void **state) {
+    (void)state;
+    const char *auto_pads[3] = {NULL, "SAME_UPPER", NULL};
+    int64_t ks[3] = {1, 3, 3};
+    for (int c = 0; c < 3; c++) {
+        TG t;
+        tg_init(&t);
+        int64_t xd[4] = {1, 2, -1, 5};
+        IrValue *x = tg_input(&t, "x", IR_DT_FLOAT, 4, xd);
+        IrNode *n = tg_node(&t, "MaxPool", 12, 1, &x, 1);
+        attr_ints(n, "kernel_shape", 2, (int64_t[]){ks[c], ks[c]});
+        if (auto_pads[c]) attr_str(n, "auto_pad", auto_pads[c]);
+        assert_int_equal(op_infer_node(n, &t.d), 0);
+        const IrDim *h = &n->out[0]->type.dims[2];
+        if (c < 2) {
+            assert_non_null(h->sym);
+            assert_string_equal(h->sym, "N");
+        } else {
+            assert_null(h->sym);
+            assert_true(h->value < 0);
+        }
+        assert_int_equal(n->out[0]->type.dims[3].value, c == 2 ? 3 : 5);
+        tg_free(&t);
+    }
+    TG t;
+    tg_init(&t);
+    int64_t xd[4] = {1, 2, 5, 5}, wd[4] = {3, 2, 3, 3};
+    IrValue *in[2] = {tg_input(&t, "x", IR_DT_FLOAT16, 4, xd),
+                      tg_input(&t, "w", IR_DT_FLOAT16, 4, wd)};
+    IrNode *n = tg_node(&t, "Conv", 11, 2, in, 1);
+    assert_int_equal(op_infer_node(n, &t.d), 0);
+    assert_dims(n, 0, 4, (int64_t[]){1, 3, 3, 3});
+    assert_int_equal(op_lower_node(n, &t.d), 0);
+    assert_string_equal(n->kernel, "rt_k_conv_f16");
+    tg_free(&t);
+}
+
 static void test_infer_pool_errors(void **state) {
     (void)state;
     int64_t xd[4] = {1, 2, 5, 5}, x3[3] = {1, 2, 5};
@@ -1374,6 +1414,7 @@ int main(void) {
         cmocka_unit_test(test_infer_conv_errors),
         cmocka_unit_test(test_infer_pool_shapes),
         cmocka_unit_test(test_infer_pool_errors),
+        cmocka_unit_test(test_infer_symbolic_spatial),
         cmocka_unit_test(test_infer_global_avgpool),
         cmocka_unit_test(test_infer_reshape),
         cmocka_unit_test(test_infer_reshape_errors),
