@@ -673,6 +673,49 @@ static void test_two_threads(void **state) {
     ir_model_destroy(m);
 }
 
+/* be_emit itself may run in several threads at once (own LLVM context per emission). */
+typedef struct EmitArg {
+    IrModel *m;     /* model to compile (one per thread) */
+    char path[512]; /* output .so */
+    int rc;         /* be_emit's result */
+} EmitArg;
+
+static void *emit_main(void *p) {
+    EmitArg *a = p;
+    OnnxcCompileOptions o;
+    default_opts(&o, 1, 1);
+    o.model_name = "par";
+    IrDiag d;
+    ir_diag_init(&d, "par");
+    int64_t ws = 0, naive = 0;
+    a->rc = pass_plan(a->m->graph, &ws, &naive, &d);
+    if (a->rc == 0)
+        a->rc = be_emit(a->m, &o, BE_EMIT_SO, a->path, NULL, ws, &d);
+    ir_diag_free(&d);
+    return NULL;
+}
+
+static void test_parallel_emit(void **state) {
+    (void)state;
+    EmitArg a[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        a[i].m = build_addrelu();
+        char nm[32];
+        snprintf(nm, sizeof nm, "par%d.so", i);
+        make_path(a[i].path, sizeof a[i].path, nm);
+        assert_int_equal(pthread_create(&th[i], NULL, emit_main, &a[i]), 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(a[i].rc, 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        check_addrelu_lib(a[i].path, "par");
+        ir_model_destroy(a[i].m);
+    }
+}
+
 /* ------------------------------------------------------------------ through onnxc_prepare */
 
 /* x f32[2,3] -> Transpose -> Identity -> y f32[3,2]; x = [[1,2,3],[4,5,6]] gives
@@ -781,6 +824,7 @@ int main(void) {
         cmocka_unit_test(test_emit_rejects_bad_graph),
         cmocka_unit_test(test_header_compiles),
         cmocka_unit_test(test_two_threads),
+        cmocka_unit_test(test_parallel_emit),
         cmocka_unit_test(test_prepare_transpose),
         cmocka_unit_test(test_emit_timing),
     };
