@@ -157,6 +157,35 @@ static int plan_binary(RtCtx *ctx, const char *op, const RtTensor *a, const RtTe
         }                                                                              \
     } while (0)
 
+/* The broadcast loop without the unit-stride special cases, for Pow (whose 72 type combinations
+ * would otherwise make the kernel, and every model that links it, slow to compile). */
+#define BIN_LOOP_PLAIN(TA, TB, TY, F)                                                  \
+    do {                                                                               \
+        const TA *A_ = (const TA *)a->data;                                            \
+        const TB *B_ = (const TB *)b->data;                                            \
+        TY *Y_ = (TY *)out->data;                                                      \
+        int64_t inner_ = p.dims[p.rank - 1];                                           \
+        int64_t ia_ = p.sa[p.rank - 1], ib_ = p.sb[p.rank - 1];                        \
+        int64_t rows_ = inner_ > 0 ? p.n / inner_ : 0;                                 \
+        int64_t idx_[ELT_MAX_RANK] = {0};                                              \
+        int64_t oa_ = 0, ob_ = 0, oy_ = 0;                                             \
+        for (int64_t r_ = 0; r_ < rows_; r_++) {                                       \
+            for (int64_t j_ = 0; j_ < inner_; j_++)                                    \
+                Y_[oy_ + j_] = F(A_[oa_ + j_ * ia_], B_[ob_ + j_ * ib_]);              \
+            oy_ += inner_;                                                             \
+            for (int d_ = p.rank - 2; d_ >= 0; d_--) {                                 \
+                idx_[d_]++;                                                            \
+                oa_ += p.sa[d_];                                                       \
+                ob_ += p.sb[d_];                                                       \
+                if (idx_[d_] < p.dims[d_])                                             \
+                    break;                                                             \
+                oa_ -= p.sa[d_] * p.dims[d_];                                          \
+                ob_ -= p.sb[d_] * p.dims[d_];                                          \
+                idx_[d_] = 0;                                                          \
+            }                                                                          \
+        }                                                                              \
+    } while (0)
+
 /* Per-type element functions. Integer arithmetic goes through uint64_t so that overflow wraps
  * instead of being undefined. */
 #define F_ADD(x, y) ((x) + (y))
@@ -347,18 +376,18 @@ static inline int64_t d2i64(double v) {
  * exponents (FU64 for uint64); FH, FB: float16/bfloat16 exponents. */
 #define POW_EXP_SWITCH(TA, FF, FI, FU64, FH, FB)                         \
     switch (b->dtype) {                                                  \
-    case IR_DT_FLOAT: BIN_LOOP(TA, float, TA, FF); break;                \
-    case IR_DT_DOUBLE: BIN_LOOP(TA, double, TA, FF); break;              \
-    case IR_DT_FLOAT16: BIN_LOOP(TA, uint16_t, TA, FH); break;           \
-    case IR_DT_BFLOAT16: BIN_LOOP(TA, uint16_t, TA, FB); break;          \
-    case IR_DT_INT8: BIN_LOOP(TA, int8_t, TA, FI); break;                \
-    case IR_DT_INT16: BIN_LOOP(TA, int16_t, TA, FI); break;              \
-    case IR_DT_INT32: BIN_LOOP(TA, int32_t, TA, FI); break;              \
-    case IR_DT_INT64: BIN_LOOP(TA, int64_t, TA, FI); break;              \
-    case IR_DT_UINT8: BIN_LOOP(TA, uint8_t, TA, FI); break;              \
-    case IR_DT_UINT16: BIN_LOOP(TA, uint16_t, TA, FI); break;            \
-    case IR_DT_UINT32: BIN_LOOP(TA, uint32_t, TA, FI); break;            \
-    case IR_DT_UINT64: BIN_LOOP(TA, uint64_t, TA, FU64); break;          \
+    case IR_DT_FLOAT: BIN_LOOP_PLAIN(TA, float, TA, FF); break;                \
+    case IR_DT_DOUBLE: BIN_LOOP_PLAIN(TA, double, TA, FF); break;              \
+    case IR_DT_FLOAT16: BIN_LOOP_PLAIN(TA, uint16_t, TA, FH); break;           \
+    case IR_DT_BFLOAT16: BIN_LOOP_PLAIN(TA, uint16_t, TA, FB); break;          \
+    case IR_DT_INT8: BIN_LOOP_PLAIN(TA, int8_t, TA, FI); break;                \
+    case IR_DT_INT16: BIN_LOOP_PLAIN(TA, int16_t, TA, FI); break;              \
+    case IR_DT_INT32: BIN_LOOP_PLAIN(TA, int32_t, TA, FI); break;              \
+    case IR_DT_INT64: BIN_LOOP_PLAIN(TA, int64_t, TA, FI); break;              \
+    case IR_DT_UINT8: BIN_LOOP_PLAIN(TA, uint8_t, TA, FI); break;              \
+    case IR_DT_UINT16: BIN_LOOP_PLAIN(TA, uint16_t, TA, FI); break;            \
+    case IR_DT_UINT32: BIN_LOOP_PLAIN(TA, uint32_t, TA, FI); break;            \
+    case IR_DT_UINT64: BIN_LOOP_PLAIN(TA, uint64_t, TA, FU64); break;          \
     default: bad_exp = 1; break;                                         \
     }
 
