@@ -13,8 +13,9 @@
  * tests/conformance_tolerances.txt), then writes "OUTCOME<TAB>detail" to a pipe.
  *
  * Outcomes: passed, wrong result, unsupported (first "unsupported operator" diagnostic),
- * compile error, run error, crash (signal), timeout, skipped (test values the harness cannot
- * feed: sequence/optional/map inputs or outputs, or no data). The closing line is
+ * compile error, run error (including unreadable test data), crash (signal), timeout, skipped
+ * (the model has sequence/optional/map inputs or outputs, which the harness cannot feed, or the
+ * test has no data set). The closing line is
  * "N passed, N failed" where failed counts every run test that is neither passed nor skipped,
  * followed by ", N skipped" when some were skipped.
  */
@@ -87,6 +88,14 @@ typedef struct Config {
 } Config;
 
 /* ------------------------------------------------------------------ small helpers */
+
+/* Set by SIGINT/SIGTERM in the parent: stop, kill the running children, clean up. */
+static volatile sig_atomic_t g_stop;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
 
 static double now_secs(void) {
     struct timespec ts;
@@ -523,8 +532,8 @@ static void run_child_test(const Test *t, const Config *c, ChildResult *r) {
         int nin = read_pbs(a, dir, "input", &ins, &d);
         int nout = nin < 0 ? -1 : read_pbs(a, dir, "output", &want, &d);
         if (nin < 0 || nout < 0) {
-            r->oc = OC_SKIPPED;
-            snprintf(r->detail, sizeof r->detail, "%s: cannot read test data as tensors: %s",
+            r->oc = OC_RUN_ERROR;
+            snprintf(r->detail, sizeof r->detail, "%s: cannot read the test data: %s",
                      sets[s], first_error(&d, t->model));
             goto done;
         }
@@ -571,6 +580,8 @@ static void spawn(Slot *s, int ti, Test *t, const Config *c) {
         return;
     }
     if (pid == 0) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
         setpgid(0, 0);
         close(p[0]);
         fcntl(p[1], F_SETFD, FD_CLOEXEC);
@@ -645,6 +656,17 @@ static void run_all(TestList *l, int *sel, int nsel, const Config *c) {
     int next = 0, done = 0, running = 0;
     double t0 = now_secs();
     while (done < nsel) {
+        if (g_stop) { /* interrupted: end the running children and stop */
+            for (int j = 0; j < c->jobs; j++)
+                if (slots[j].pid) {
+                    kill(-slots[j].pid, SIGKILL);
+                    kill(slots[j].pid, SIGKILL);
+                    waitpid(slots[j].pid, NULL, 0);
+                    close(slots[j].fd);
+                    slots[j].pid = 0;
+                }
+            break;
+        }
         for (int j = 0; j < c->jobs && next < nsel; j++) {
             if (slots[j].pid) continue;
             Test *t = &l->v[sel[next]];
@@ -816,10 +838,20 @@ int main(int argc, char **argv) {
         fprintf(stderr, "onnxc_conformance: cannot create %s: %s\n", c.tmpbase, strerror(errno));
         return 2;
     }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     double t0 = now_secs();
     run_all(&l, sel, nsel, &c);
     double total = now_secs() - t0;
     nftw(c.tmpbase, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (g_stop) {
+        fprintf(stderr, "onnxc_conformance: interrupted\n");
+        return 130;
+    }
 
     /* Summary by outcome, then the operators that block most tests. */
     int counts[OC_COUNT] = {0};
