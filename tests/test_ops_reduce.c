@@ -516,6 +516,148 @@ static void test_reduce_all_axis_subsets(void **state) {
     }
 }
 
+/* Deterministic pseudo-random numbers (xorshift64) for the randomized test. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+static uint64_t rng_next(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* Naive reference of a reduction over `mask`: every input element is visited in storage order,
+ * its coordinates decoded and mapped to the output index with reduced coordinates dropped. */
+static void naive_reduce(int code, const double *x, int rank, const int64_t *dims, unsigned mask,
+                         double *y, int64_t nout) {
+    double acc[256], acc2[256];
+    int64_t cnt[256];
+    for (int64_t o = 0; o < nout; o++) {
+        acc[o] = code == RT_RED_PROD ? 1.0 : code == RT_RED_MAX ? -INFINITY
+                 : code == RT_RED_MIN ? INFINITY : 0.0;
+        acc2[o] = 0.0;
+        cnt[o] = 0;
+    }
+    int64_t n = 1;
+    for (int k = 0; k < rank; k++)
+        n *= dims[k];
+    for (int64_t i = 0; i < n; i++) {
+        int64_t rem = i, coord[8];
+        for (int k = rank - 1; k >= 0; k--) {
+            coord[k] = rem % dims[k];
+            rem /= dims[k];
+        }
+        int64_t o = 0;
+        for (int k = 0; k < rank; k++)
+            if (!(mask & (1u << k)))
+                o = o * dims[k] + coord[k];
+        double v = x[i];
+        cnt[o]++;
+        switch (code) {
+        case RT_RED_SUM: case RT_RED_MEAN: case RT_RED_LOGSUM: acc[o] += v; break;
+        case RT_RED_PROD: acc[o] *= v; break;
+        case RT_RED_MAX: acc[o] = v > acc[o] ? v : acc[o]; break;
+        case RT_RED_MIN: acc[o] = v < acc[o] ? v : acc[o]; break;
+        case RT_RED_L1: acc[o] += fabs(v); break;
+        case RT_RED_L2: case RT_RED_SUMSQUARE: acc[o] += v * v; break;
+        case RT_RED_LOGSUMEXP: acc2[o] += exp(v); break;
+        default: break;
+        }
+    }
+    for (int64_t o = 0; o < nout; o++) {
+        switch (code) {
+        case RT_RED_MEAN: y[o] = acc[o] / (double)cnt[o]; break;
+        case RT_RED_L2: y[o] = sqrt(acc[o]); break;
+        case RT_RED_LOGSUM: y[o] = log(acc[o]); break;
+        case RT_RED_LOGSUMEXP: y[o] = log(acc2[o]); break;
+        default: y[o] = acc[o]; break;
+        }
+    }
+}
+
+/* Random shapes (rank 0..4, dims 0..4), random axes and keepdims, every reduction, float32 and
+ * int32 inputs, against naive_reduce. */
+static void test_reduce_random_vs_naive(void **state) {
+    (void)state;
+    static const char *const ops[RT_RED_COUNT] = {
+        "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
+        "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"};
+    for (int iter = 0; iter < 400; iter++) {
+        int code = (int)(rng_next() % RT_RED_COUNT);
+        int is_int = (int)(rng_next() % 3) == 0;
+        int rank = (int)(rng_next() % 5);
+        int64_t dims[4];
+        int64_t n = 1;
+        for (int k = 0; k < rank; k++) {
+            dims[k] = (int64_t)(rng_next() % 5);
+            if (rng_next() % 4 == 0)
+                dims[k] = dims[k] ? dims[k] : 1; /* empty tensors are rarer */
+            n *= dims[k];
+        }
+        unsigned mask = rank ? (unsigned)(rng_next() % (1u << rank)) : 0;
+        int keep = (int)(rng_next() % 2);
+        double xd[256];
+        float xf[256];
+        int32_t xi[256];
+        for (int64_t i = 0; i < n; i++) {
+            /* positive values keep LogSum finite; small integers keep Prod exact */
+            int v = 1 + (int)(rng_next() % 4);
+            if (code != RT_RED_LOGSUM && rng_next() % 2)
+                v = -v;
+            xi[i] = v;
+            xf[i] = is_int ? (float)v : (float)v * 0.37f;
+            xd[i] = xf[i];
+        }
+        /* integer inputs: only the ops that stay exact in integers */
+        if (is_int && (code == RT_RED_L2 || code == RT_RED_LOGSUM || code == RT_RED_LOGSUMEXP))
+            is_int = 0;
+        Fx *f = fx_new();
+        int64_t ax[4];
+        int na = 0;
+        for (int k = 0; k < rank; k++)
+            if (mask & (1u << k))
+                ax[na++] = (rng_next() % 2) ? k : k - rank; /* negative axes too */
+        IrValue *in[2] = {fx_input(f, "x", is_int ? IR_DT_INT32 : IR_DT_FLOAT, rank, dims),
+                          fx_const_i64(f, "axes", na, ax)};
+        IrNode *n0 = fx_node(f, ops[code], 18, 2, in);
+        set_int(n0, "keepdims", keep);
+        set_int(n0, "noop_with_empty_axes", 1);
+        int64_t od[4];
+        int orank = 0;
+        int64_t nout = 1;
+        for (int k = 0; k < rank; k++) {
+            if (mask & (1u << k)) {
+                if (keep)
+                    od[orank++] = 1;
+            } else {
+                od[orank++] = dims[k];
+                nout *= dims[k];
+            }
+        }
+        double want[256];
+        naive_reduce(code, xd, rank, dims, mask, want, nout);
+        union {
+            float f[256];
+            int32_t i[256];
+        } y;
+        const void *data[2] = {is_int ? (const void *)xi : (const void *)xf, NULL};
+        assert_int_equal(fx_run(f, n0, data, &y, orank, od), 0);
+        for (int64_t o = 0; o < nout; o++) {
+            double got = is_int ? (double)y.i[o] : (double)y.f[o];
+            double w = want[o];
+            if (is_int && code == RT_RED_MEAN)
+                w = isnan(w) ? 0.0 : trunc(w);
+            int same = (isnan(w) && isnan(got)) || (isinf(w) && got == w) ||
+                       (is_int && isinf(w) && got == (w > 0 ? INT32_MAX : INT32_MIN)) ||
+                       fabs(got - w) <= 1e-5 * fabs(w) + 1e-6;
+            if (!same)
+                fail_msg("iter %d %s %s rank %d mask %u keep %d out %lld: got %.9g want %.9g",
+                         iter, ops[code], is_int ? "int32" : "float", rank, mask, keep,
+                         (long long)o, got, w);
+        }
+        fx_free(f);
+    }
+}
+
 static void test_reduce_float16(void **state) {
     (void)state;
     /* float16 [1.5, 2.25, -0.75]: sum 3, max 2.25 (all exact in binary16) */
@@ -972,6 +1114,7 @@ int main(void) {
         cmocka_unit_test(test_reduce_integers),
         cmocka_unit_test(test_reduce_bool_max_min),
         cmocka_unit_test(test_reduce_all_axis_subsets),
+        cmocka_unit_test(test_reduce_random_vs_naive),
         cmocka_unit_test(test_reduce_float16),
         cmocka_unit_test(test_reduce_errors),
         cmocka_unit_test(test_reduce_kernel_checks),
