@@ -55,8 +55,14 @@ static int infer_matmul(IrNode *n, IrDiag *d) {
                  ir_dtype_name(b->dtype));
         return -1;
     }
-    if (a->rank < 0 || b->rank < 0)
-        return op_set_output(n, 0, a->dtype, -1, NULL) ? -1 : 0;
+    if (a->rank < 0 || b->rank < 0) {
+        /* rank unknown: so is the result's */
+        if (op_set_output(n, 0, a->dtype, -1, NULL)) {
+            ir_error(d, n, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
     if (a->rank < 1 || b->rank < 1) {
         ir_error(d, n, "inputs must have rank >= 1 (got %d and %d)", a->rank, b->rank);
         return -1;
@@ -118,7 +124,11 @@ static int infer_gemm(IrNode *n, IrDiag *d) {
     }
     if (a->rank < 0 || b->rank < 0) {
         IrDim unk[2] = {{-1, NULL}, {-1, NULL}};
-        return op_set_output(n, 0, a->dtype, 2, unk) ? -1 : 0;
+        if (op_set_output(n, 0, a->dtype, 2, unk)) {
+            ir_error(d, n, "out of memory");
+            return -1;
+        }
+        return 0;
     }
     if (a->rank != 2 || b->rank != 2) {
         ir_error(d, n, "A and B must be 2-D (got rank %d and %d)", a->rank, b->rank);
