@@ -865,9 +865,11 @@ static int lg_int_target(int dt) {
            dt == IR_DT_INT2 || dt == IR_DT_UINT2;
 }
 
-/* Fast paths between the plain C types (float, double, 8- to 64-bit integers, bool), with the
+/* Fast paths for the pairs models use most (index casts, masks, precision changes), with the
  * same results as lg_load/lg_store: float -> integer truncates toward zero through rt_d2u64 and
- * keeps the low bits, integer -> integer keeps the low bits, anything -> bool tests != 0. */
+ * keeps the low bits, integer -> integer keeps the low bits, anything -> bool tests != 0. The
+ * list is kept short on purpose: every loop here is optimized again in each model that uses
+ * Cast (the full matrix of 88 loops cost about 1.6 s of LLVM time per model). */
 #define LG_CV_LOOP(S, D, EXPR)                                    \
     do {                                                          \
         const S *X_ = (const S *)src;                             \
@@ -878,37 +880,26 @@ static int lg_int_target(int dt) {
         }                                                         \
     } while (0)
 
-/* Inner dispatch on the destination type for source C type S (IS_FLOAT: S is float/double). */
-#define LG_CV_TO(S, IS_FLOAT)                                                              \
-    switch (ddt) {                                                                         \
-    case IR_DT_FLOAT: LG_CV_LOOP(S, float, x_); return 1;                                  \
-    case IR_DT_DOUBLE: LG_CV_LOOP(S, double, x_); return 1;                                \
-    case IR_DT_BOOL: LG_CV_LOOP(S, uint8_t, x_ != 0); return 1;                            \
-    case IR_DT_INT8: case IR_DT_UINT8:                                                     \
-        LG_CV_LOOP(S, uint8_t, IS_FLOAT ? rt_d2u64((double)x_) : (uint64_t)x_); return 1;  \
-    case IR_DT_INT16: case IR_DT_UINT16:                                                   \
-        LG_CV_LOOP(S, uint16_t, IS_FLOAT ? rt_d2u64((double)x_) : (uint64_t)x_); return 1; \
-    case IR_DT_INT32: case IR_DT_UINT32:                                                   \
-        LG_CV_LOOP(S, uint32_t, IS_FLOAT ? rt_d2u64((double)x_) : (uint64_t)x_); return 1; \
-    case IR_DT_INT64: case IR_DT_UINT64:                                                   \
-        LG_CV_LOOP(S, uint64_t, IS_FLOAT ? rt_d2u64((double)x_) : (uint64_t)x_); return 1; \
-    default: return 0;                                                                     \
-    }
+#define LG_PAIR(S, D) ((S) * IR_DT_COUNT + (D))
 
-/* Converts n elements when both types are plain C types; returns 1 if done, 0 otherwise. */
+/* Converts n elements for the common pairs; returns 1 if done, 0 otherwise. */
 static int lg_cast_fast(const void *src, int sdt, void *dst, int ddt, int64_t n) {
-    switch (sdt) {
-    case IR_DT_FLOAT: LG_CV_TO(float, 1)
-    case IR_DT_DOUBLE: LG_CV_TO(double, 1)
-    case IR_DT_BOOL: LG_CV_TO(uint8_t, 0)
-    case IR_DT_INT8: LG_CV_TO(int8_t, 0)
-    case IR_DT_INT16: LG_CV_TO(int16_t, 0)
-    case IR_DT_INT32: LG_CV_TO(int32_t, 0)
-    case IR_DT_INT64: LG_CV_TO(int64_t, 0)
-    case IR_DT_UINT8: LG_CV_TO(uint8_t, 0)
-    case IR_DT_UINT16: LG_CV_TO(uint16_t, 0)
-    case IR_DT_UINT32: LG_CV_TO(uint32_t, 0)
-    case IR_DT_UINT64: LG_CV_TO(uint64_t, 0)
+    switch (LG_PAIR(sdt, ddt)) {
+    case LG_PAIR(IR_DT_INT64, IR_DT_FLOAT): LG_CV_LOOP(int64_t, float, x_); return 1;
+    case LG_PAIR(IR_DT_INT32, IR_DT_FLOAT): LG_CV_LOOP(int32_t, float, x_); return 1;
+    case LG_PAIR(IR_DT_BOOL, IR_DT_FLOAT): LG_CV_LOOP(uint8_t, float, x_ != 0); return 1;
+    case LG_PAIR(IR_DT_UINT8, IR_DT_FLOAT): LG_CV_LOOP(uint8_t, float, x_); return 1;
+    case LG_PAIR(IR_DT_FLOAT, IR_DT_DOUBLE): LG_CV_LOOP(float, double, x_); return 1;
+    case LG_PAIR(IR_DT_DOUBLE, IR_DT_FLOAT): LG_CV_LOOP(double, float, x_); return 1;
+    case LG_PAIR(IR_DT_FLOAT, IR_DT_BOOL): LG_CV_LOOP(float, uint8_t, x_ != 0); return 1;
+    case LG_PAIR(IR_DT_FLOAT, IR_DT_INT64): LG_CV_LOOP(float, uint64_t, rt_d2u64(x_)); return 1;
+    case LG_PAIR(IR_DT_FLOAT, IR_DT_INT32):
+        LG_CV_LOOP(float, uint32_t, (uint32_t)rt_d2u64(x_));
+        return 1;
+    case LG_PAIR(IR_DT_INT32, IR_DT_INT64): LG_CV_LOOP(int32_t, int64_t, x_); return 1;
+    case LG_PAIR(IR_DT_INT64, IR_DT_INT32): LG_CV_LOOP(int64_t, uint32_t, (uint64_t)x_); return 1;
+    case LG_PAIR(IR_DT_BOOL, IR_DT_INT64): LG_CV_LOOP(uint8_t, int64_t, x_ != 0); return 1;
+    case LG_PAIR(IR_DT_INT64, IR_DT_BOOL): LG_CV_LOOP(int64_t, uint8_t, x_ != 0); return 1;
     default: return 0;
     }
 }
