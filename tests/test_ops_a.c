@@ -580,6 +580,32 @@ static void test_gemm_blas_vs_ref(void **state) {
     assert_true(worst <= 1e-4);
 }
 
+static void test_empty_and_half_matmul(void **state) {
+    (void)state;
+    /* K = 0: the product of [2,0] and [0,3] is a [2,3] of zeros */
+    float a[1], b[1], y[6] = {9, 9, 9, 9, 9, 9};
+    int64_t da[2] = {2, 0}, db[2] = {0, 3}, dy[2] = {2, 3};
+    RtMatMulParams p = {1};
+    RtTensor in[2] = {T(a, IR_DT_FLOAT, 2, da), T(b, IR_DT_FLOAT, 2, db)};
+    RtTensor out = T(y, IR_DT_FLOAT, 2, dy);
+    assert_int_equal(run_k("rt_k_matmul", &p, in, 2, &out, 1), 0);
+    for (int i = 0; i < 6; i++)
+        assert_true(y[i] == 0.0f);
+    /* an empty broadcast: [0,3] + [3] -> [0,3] touches nothing */
+    int64_t de[2] = {0, 3}, d3[1] = {3};
+    RtEltParams ep = elt();
+    RtTensor ein[2] = {T(a, IR_DT_FLOAT, 2, de), T(y, IR_DT_FLOAT, 1, d3)};
+    RtTensor eout = T(a, IR_DT_FLOAT, 2, de);
+    assert_int_equal(run_k("rt_k_add", &ep, ein, 2, &eout, 1), 0);
+    /* float16 MatMul through the C loop: [1,2] . [2,1] = 1.5*2 + 0.5*4 = 5 (0x4500) */
+    uint16_t ha[2] = {0x3E00, 0x3800}, hb[2] = {0x4000, 0x4400}, hy[1];
+    int64_t d12[2] = {1, 2}, d21[2] = {2, 1}, d11[2] = {1, 1};
+    RtTensor hin[2] = {T(ha, IR_DT_FLOAT16, 2, d12), T(hb, IR_DT_FLOAT16, 2, d21)};
+    RtTensor hout = T(hy, IR_DT_FLOAT16, 2, d11);
+    assert_int_equal(run_k("rt_k_matmul", &p, hin, 2, &hout, 1), 0);
+    assert_true(hy[0] == 0x4500);
+}
+
 /* ------------------------------------------------------------------ norm kernels */
 
 static void test_softmax(void **state) {
@@ -1163,6 +1189,7 @@ int main(void) {
         cmocka_unit_test(test_matmul_blas_vs_ref),
         cmocka_unit_test(test_gemm_trans_and_bias),
         cmocka_unit_test(test_gemm_blas_vs_ref),
+        cmocka_unit_test(test_empty_and_half_matmul),
         cmocka_unit_test(test_softmax),
         cmocka_unit_test(test_batchnorm),
         cmocka_unit_test(test_infer_elementwise),
