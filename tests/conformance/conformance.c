@@ -69,6 +69,7 @@ typedef struct Test {
     Outcome outcome;   /* result */
     char *detail;      /* one-line detail (malloc), may be NULL */
     double secs;       /* wall time of the child */
+    int ran;           /* 1 once the outcome is known */
 } Test;
 
 typedef struct Config {
@@ -647,6 +648,7 @@ static void finish(Slot *s, Test *t, int status) {
         t->outcome = oc >= 0 && oc < OC_COUNT ? (Outcome)oc : OC_CRASH;
         t->detail = xstrdup(detail);
     }
+    t->ran = 1;
     s->pid = 0;
 }
 
@@ -673,6 +675,7 @@ static void run_all(TestList *l, int *sel, int nsel, const Config *c) {
             spawn(&slots[j], sel[next], t, c);
             next++;
             if (!slots[j].pid) { /* could not start: already has its outcome */
+                t->ran = 1;
                 done++;
                 continue;
             }
@@ -848,9 +851,13 @@ int main(int argc, char **argv) {
     run_all(&l, sel, nsel, &c);
     double total = now_secs() - t0;
     nftw(c.tmpbase, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (g_stop) {
-        fprintf(stderr, "onnxc_conformance: interrupted\n");
-        return 130;
+    if (g_stop) { /* summarise the tests that finished */
+        int k = 0;
+        for (int i = 0; i < nsel; i++)
+            if (l.v[sel[i]].ran) sel[k++] = sel[i];
+        printf("onnxc_conformance: interrupted after %d of %d tests; partial results follow\n",
+               k, nsel);
+        nsel = k;
     }
 
     /* Summary by outcome, then the operators that block most tests. */
@@ -937,5 +944,5 @@ int main(int argc, char **argv) {
     printf("%d passed, %d failed", counts[OC_PASSED], failed);
     if (counts[OC_SKIPPED]) printf(", %d skipped", counts[OC_SKIPPED]);
     printf("\n");
-    return rc;
+    return g_stop ? 130 : rc;
 }
