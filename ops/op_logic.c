@@ -11,7 +11,7 @@
  *  - Binary ops broadcast numpy-style from opset 7. Before opset 7 (Equal, Less, Greater, And,
  *    Or, Xor) they broadcast only when the `broadcast` attribute is 1, matching B against A from
  *    `axis` (default: right-aligned); the output then has A's shape.
- *  - Cast: `to` is required; `saturate` (opset >= 19) applies to float8 targets; `round_mode`
+ *  - Cast: `to` is required (an integer, or the type's name in Cast-1); `saturate` (opset >= 19) applies to float8 targets; `round_mode`
  *    (opset >= 24: "up", "down", "nearest") to FLOAT8E8M0 targets. Casting to STRING is refused
  *    at lowering (the kernels cannot allocate strings); STRING -> number is supported.
  *  - CastLike takes the target type from input 1 (its values are not read).
@@ -20,6 +20,7 @@
  *  - BitShift's `direction` is "LEFT" or "RIGHT" (required).
  */
 #include <string.h>
+#include <strings.h>
 
 #include "ops/op.h"
 #include "runtime/rt_convert.h"
@@ -277,14 +278,29 @@ static int lg_cast_target(IrNode *n, IrDiag *d, int *to) {
         *to = t->dtype;
     } else {
         const IrAttr *a = ir_node_attr(n, "to");
-        if (!a || a->kind != IR_ATTR_INT) {
+        if (a && a->kind == IR_ATTR_STRING) {
+            /* Cast-1: `to` is the type's name ("FLOAT", "INT64", ...) */
+            *to = IR_DT_UNDEFINED;
+            for (int t = 1; t < IR_DT_COUNT; t++) {
+                const char *nm = ir_dtype_onnx_name(t);
+                if (nm && strlen(nm) == a->s.len && a->s.len &&
+                    strncasecmp(nm, a->s.data, a->s.len) == 0)
+                    *to = t;
+            }
+            if (*to == IR_DT_UNDEFINED) {
+                ir_error(d, n, "attribute 'to' names no known element type (\"%.*s\")",
+                         (int)(a->s.len > 64 ? 64 : a->s.len), a->s.data ? a->s.data : "");
+                return -1;
+            }
+        } else if (!a || a->kind != IR_ATTR_INT) {
             ir_error(d, n, "required attribute 'to' is missing");
             return -1;
+        } else {
+            *to = a->i > 0 && a->i < IR_DT_COUNT ? (int)a->i : -1;
         }
-        *to = (int)a->i;
     }
     if (*to <= 0 || *to >= IR_DT_COUNT || !(LS_CASTABLE & LBIT(*to))) {
-        ir_error(d, n, "cannot cast to element type %d (%s)", *to, ir_dtype_name(*to));
+        ir_error(d, n, "cannot cast to element type %s", *to < 0 ? "(out of range)" : ir_dtype_name(*to));
         return -1;
     }
     return 0;

@@ -533,6 +533,17 @@ static void test_infer_lower(void **state) {
     n = mknode(&f, "Cast", 13, 1, (IrValue *[]){a});
     assert_int_equal(op_infer_node(n, &f.d), -1);
     assert_non_null(strstr(ir_diag_last(&f.d), "'to'"));
+    /* Cast-1 names the type; out-of-range numbers are an error */
+    n = mknode(&f, "Cast", 1, 1, (IrValue *[]){a});
+    at = ir_node_add_attr(n, "to", IR_ATTR_STRING);
+    at->s.data = "INT64";
+    at->s.len = 5;
+    assert_int_equal(op_infer_node(n, &f.d), 0);
+    assert_int_equal(n->out[0]->type.dtype, IR_DT_INT64);
+    n = mknode(&f, "Cast", 13, 1, (IrValue *[]){a});
+    at = ir_node_add_attr(n, "to", IR_ATTR_INT);
+    at->i = (int64_t)1 << 33;
+    assert_int_equal(op_infer_node(n, &f.d), -1);
     /* Cast to STRING: inferred, refused when lowering */
     n = mknode(&f, "Cast", 13, 1, (IrValue *[]){a});
     at = ir_node_add_attr(n, "to", IR_ATTR_INT);
