@@ -96,6 +96,43 @@ static int const_ints_input(IrNode *n, IrDiag *d, int i, const char *what, const
     return k;
 }
 
+/* A shape/axes input (slot 1) computed at run time can still be compiled when the model declares
+ * a static type for the output (as a graph output or in value_info): that type is kept, and the
+ * lowering picks rt_k_view_checked, which fails at run time unless the input gives exactly that
+ * shape. Returns 1 when the declared type is usable: a static tensor of x's element type with
+ * x's element count (when known), of rank `rank` (when rank >= 0), and the computed input is a
+ * 1-D integer tensor. */
+static int declared_output_usable(IrNode *n, const IrType *x, int rank) {
+    IrValue *o = n->nout > 0 ? n->out[0] : NULL;
+    IrValue *v = ir_node_in(n, 1);
+    if (!o || !v || o->type.kind != IR_TYPE_TENSOR || !ir_type_is_static(&o->type) ||
+        o->type.dtype != x->dtype || (rank >= 0 && o->type.rank != rank))
+        return 0;
+    if (v->type.kind != IR_TYPE_TENSOR || v->type.rank != 1 ||
+        (v->type.dtype != IR_DT_INT64 && v->type.dtype != IR_DT_INT32))
+        return 0;
+    int64_t no, nx;
+    if (ir_type_is_static(x) && (ir_type_numel(&o->type, &no) || ir_type_numel(x, &nx) || no != nx))
+        return 0;
+    return 1;
+}
+
+/* 1 if slot 1 (shape/axes) is present and not a constant. */
+static int computed_param_input(const IrNode *n) {
+    IrValue *v = ir_node_in(n, 1);
+    return v && !v->init;
+}
+
+/* Lowering of Reshape/Squeeze/Unsqueeze: a copy, or the checked copy when slot 1 is computed. */
+static int lower_view_param(IrNode *n, IrDiag *d, int mode, int param_is_input) {
+    if (!param_is_input || !computed_param_input(n)) return lower_copy(n, d);
+    RtViewCheckParams *p = op_params(n, d, "rt_k_view_checked", sizeof *p);
+    if (!p) return -1;
+    p->mode = mode;
+    p->allowzero = mode == 0 && n->opset >= 14 && ir_attr_int(n, "allowzero", 0) != 0;
+    return 0;
+}
+
 /* ------------------------------------------------------------------------------------ Flatten */
 
 static int flatten_infer(IrNode *n, IrDiag *d) {
@@ -139,6 +176,11 @@ static int reshape_infer(IrNode *n, IrDiag *d) {
         if (!ir_node_in(n, 1)) {
             ir_error(d, n, "input 1 (shape) is missing");
             return -1;
+        }
+        if (computed_param_input(n)) {
+            const IrType *st = &n->in[1]->type;
+            int rank = st->kind == IR_TYPE_TENSOR && st->rank == 1 ? (int)st->dims[0].value : -1;
+            if (declared_output_usable(n, x, rank)) return 0; /* checked at run time */
         }
         k = const_ints_input(n, d, 1, "shape", &shape);
         if (k < 0) return -1;
@@ -236,7 +278,11 @@ overflow:
     return -1;
 }
 
-const OpHooks op_hooks_Reshape = {reshape_infer, lower_copy, NULL};
+static int reshape_lower(IrNode *n, IrDiag *d) {
+    return lower_view_param(n, d, 0, n->opset >= 5);
+}
+
+const OpHooks op_hooks_Reshape = {reshape_infer, reshape_lower, NULL};
 
 /* ------------------------------------------------------------------------------------ Transpose */
 
@@ -397,9 +443,19 @@ static int mark_axes(IrNode *n, IrDiag *d, const int64_t *axes, int k, int rank,
     return 0;
 }
 
+/* Rank of the output when the axes input (slot 1) has a static length; -1 otherwise. */
+static int axes_output_rank(const IrNode *n, const IrType *x, int sign) {
+    const IrType *at = &n->in[1]->type;
+    if (at->kind != IR_TYPE_TENSOR || at->rank != 1 || at->dims[0].value < 0) return -1;
+    return x->rank + sign * (int)at->dims[0].value;
+}
+
 static int squeeze_infer(IrNode *n, IrDiag *d) {
     const IrType *x = op_input_tensor(n, d, 0);
     if (!x) return -1;
+    if (n->opset >= 13 && computed_param_input(n) &&
+        declared_output_usable(n, x, axes_output_rank(n, x, -1)))
+        return 0; /* checked at run time */
     const int64_t *axes = NULL;
     int present;
     int k = read_axes(n, d, &axes, &present);
@@ -430,11 +486,18 @@ static int squeeze_infer(IrNode *n, IrDiag *d) {
     return op_set_output(n, 0, x->dtype, r, out);
 }
 
-const OpHooks op_hooks_Squeeze = {squeeze_infer, lower_copy, NULL};
+static int squeeze_lower(IrNode *n, IrDiag *d) {
+    return lower_view_param(n, d, 1, n->opset >= 13);
+}
+
+const OpHooks op_hooks_Squeeze = {squeeze_infer, squeeze_lower, NULL};
 
 static int unsqueeze_infer(IrNode *n, IrDiag *d) {
     const IrType *x = op_input_tensor(n, d, 0);
     if (!x) return -1;
+    if (n->opset >= 13 && computed_param_input(n) &&
+        declared_output_usable(n, x, axes_output_rank(n, x, 1)))
+        return 0; /* checked at run time */
     const int64_t *axes = NULL;
     int present;
     int k = read_axes(n, d, &axes, &present);
@@ -455,7 +518,11 @@ static int unsqueeze_infer(IrNode *n, IrDiag *d) {
     return op_set_output(n, 0, x->dtype, r, out);
 }
 
-const OpHooks op_hooks_Unsqueeze = {unsqueeze_infer, lower_copy, NULL};
+static int unsqueeze_lower(IrNode *n, IrDiag *d) {
+    return lower_view_param(n, d, 2, n->opset >= 13);
+}
+
+const OpHooks op_hooks_Unsqueeze = {unsqueeze_infer, unsqueeze_lower, NULL};
 
 /* ------------------------------------------------------------------------------------ Identity */
 

@@ -19,4 +19,13 @@ typedef struct RtConcatParams {
     int32_t axis; /* normalised axis in [0, rank) */
 } RtConcatParams;
 
+/* Reshape / Squeeze / Unsqueeze whose shape or axes input is computed (rt_k_view_checked): the
+ * output shape was taken from the model's declared type at compile time; the kernel computes the
+ * shape the run-time input gives and fails (ONNXC_ERR_SHAPE) unless it is the compiled one, then
+ * copies the bytes. */
+typedef struct RtViewCheckParams {
+    int32_t mode;      /* 0 Reshape (in[1] = shape), 1 Squeeze, 2 Unsqueeze (in[1] = axes) */
+    int32_t allowzero; /* Reshape: a 0 in the shape means size 0 (1) or "copy the dim" (0) */
+} RtViewCheckParams;
+
 #endif

@@ -167,3 +167,90 @@ int rt_k_dropout_mask(RtCtx *ctx, const void *params, const RtTensor *in, int ni
     }
     return 0;
 }
+
+/* Reshape/Squeeze/Unsqueeze with a shape or axes input computed at run time (see
+ * RtViewCheckParams): derives the output shape from in[0]'s dims and in[1]'s values with the
+ * ONNX rules (Reshape: 0 copies a dim unless allowzero, one -1 is inferred; Squeeze: the axes
+ * must have size 1; Unsqueeze: axes index the output; negative axes count from the end, repeats
+ * are errors), checks it equals out[0]'s compiled dims, and copies the bytes. */
+int rt_k_view_checked(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                      int nout) {
+    static const char *const names[3] = {"Reshape", "Squeeze", "Unsqueeze"};
+    const RtViewCheckParams *p = params;
+    if (!p || p->mode < 0 || p->mode > 2 || nin < 2 || nout < 1)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "view: expected params, 2 inputs, 1 output");
+    const char *op = names[p->mode];
+    const RtTensor *x = &in[0], *v = &in[1], *y = &out[0];
+    if (v->rank != 1 || (v->dtype != 7 && v->dtype != 6) || (v->dims[0] > 0 && !v->data))
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: the %s input must be a 1-D int64 tensor", op,
+                       p->mode ? "axes" : "shape");
+    int64_t k = v->dims[0];
+    int r = x->rank;
+    if (k > RT_TRANSPOSE_MAX_RANK || r > RT_TRANSPOSE_MAX_RANK || y->rank > RT_TRANSPOSE_MAX_RANK)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: rank too large", op);
+    int64_t vals[RT_TRANSPOSE_MAX_RANK], want[RT_TRANSPOSE_MAX_RANK];
+    for (int64_t i = 0; i < k; i++)
+        vals[i] = v->dtype == 7 ? ((const int64_t *)v->data)[i] : ((const int32_t *)v->data)[i];
+    int wr; /* rank of the shape the input gives */
+    if (p->mode == 0) {
+        wr = (int)k;
+        int infer_at = -1;
+        int64_t known = 1, total = rt_numel(x);
+        for (int i = 0; i < wr; i++) {
+            if (vals[i] == -1 && infer_at < 0) {
+                infer_at = i;
+                want[i] = 1;
+            } else if (vals[i] == 0 && !p->allowzero) {
+                if (i >= r) return rt_fail(ctx, ONNXC_ERR_SHAPE, "Reshape: 0 beyond the input rank");
+                want[i] = x->dims[i];
+            } else if (vals[i] < 0) {
+                return rt_fail(ctx, ONNXC_ERR_SHAPE, "Reshape: invalid shape value %lld",
+                               (long long)vals[i]);
+            } else {
+                want[i] = vals[i];
+            }
+            if (i != infer_at) known *= want[i];
+        }
+        if (infer_at >= 0) {
+            if (known == 0 || total % known != 0)
+                return rt_fail(ctx, ONNXC_ERR_SHAPE, "Reshape: cannot infer -1 for %lld elements",
+                               (long long)total);
+            want[infer_at] = total / known;
+        }
+    } else {
+        int orank = p->mode == 1 ? r : r + (int)k; /* the rank axes index */
+        if (orank > RT_TRANSPOSE_MAX_RANK)
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: rank too large", op);
+        unsigned char mark[RT_TRANSPOSE_MAX_RANK] = {0};
+        for (int64_t i = 0; i < k; i++) {
+            int64_t a = vals[i] < 0 ? vals[i] + orank : vals[i];
+            if (a < 0 || a >= orank || mark[a])
+                return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: axis %lld is out of range or repeated",
+                               op, (long long)vals[i]);
+            mark[a] = 1;
+        }
+        wr = 0;
+        if (p->mode == 1) {
+            for (int i = 0; i < r; i++) {
+                if (mark[i] && x->dims[i] != 1)
+                    return rt_fail(ctx, ONNXC_ERR_SHAPE, "Squeeze: axis %d has size %lld", i,
+                                   (long long)x->dims[i]);
+                if (!mark[i] && (k > 0 || x->dims[i] != 1)) want[wr++] = x->dims[i];
+            }
+        } else {
+            for (int i = 0, j = 0; i < orank; i++) want[wr++] = mark[i] ? 1 : x->dims[j++];
+        }
+    }
+    int same = wr == y->rank;
+    for (int i = 0; same && i < wr; i++) same = want[i] == y->dims[i];
+    if (!same)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE,
+                       "%s: the %s input gives a shape other than the one compiled from the model's "
+                       "declared output type", op, p->mode ? "axes" : "shape");
+    size_t es = rt_dtype_size(x->dtype);
+    int64_t n = rt_numel(x);
+    if (es == 0 || n != rt_numel(y) || x->dtype != y->dtype)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: output differs from input", op);
+    if (n > 0 && x->data != y->data) memmove(y->data, x->data, (size_t)n * es);
+    return 0;
+}

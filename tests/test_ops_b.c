@@ -553,6 +553,42 @@ static void test_dropout_mask_kernel(void **state) {
     for (int i = 0; i < 3; i++) assert_int_equal(m[i], 1);
 }
 
+/* rt_k_view_checked: Reshape 2x3x4 by [0, -1] must match a compiled [2, 12] (and fails against
+ * [3, 8]); Squeeze [1, 3, 1] by axes [-1] gives [1, 3]; Unsqueeze [3] by axes [0, 2] gives
+ * [1, 3, 1]; a repeated axis fails. */
+static void test_view_checked_kernel(void **state) {
+    (void)state;
+    float x[24], y[24];
+    for (int i = 0; i < 24; i++) x[i] = (float)i;
+    int64_t xd[3] = {2, 3, 4}, sd[1] = {2}, shape[2] = {0, -1};
+    RtViewCheckParams p = {0, 0};
+    RtTensor in[2] = {tens(x, 3, xd, 1), tens(shape, 1, sd, 7)};
+    int64_t yd[2] = {2, 12}, bad[2] = {3, 8};
+    RtTensor out = tens(y, 2, yd, 1);
+    assert_int_equal(run_kernel("rt_k_view_checked", &p, in, 2, &out, 1), 0);
+    assert_floats(y, x, 24, 0);
+    out = tens(y, 2, bad, 1);
+    RtCtx ctx;
+    rt_ctx_init(&ctx);
+    assert_int_equal(rt_kernel_find("rt_k_view_checked")(&ctx, &p, in, 2, &out, 1),
+                     ONNXC_ERR_SHAPE);
+
+    int64_t qd[3] = {1, 3, 1}, ad[1] = {1}, axes[1] = {-1}, qy[2] = {1, 3};
+    p.mode = 1;
+    RtTensor qin[2] = {tens(x, 3, qd, 1), tens(axes, 1, ad, 7)};
+    out = tens(y, 2, qy, 1);
+    assert_int_equal(run_kernel("rt_k_view_checked", &p, qin, 2, &out, 1), 0);
+
+    int64_t ud[1] = {3}, ad2[1] = {2}, axes2[2] = {0, 2}, uy[3] = {1, 3, 1}, rep[2] = {1, 1};
+    p.mode = 2;
+    RtTensor uin[2] = {tens(x, 1, ud, 1), tens(axes2, 1, ad2, 7)};
+    out = tens(y, 3, uy, 1);
+    assert_int_equal(run_kernel("rt_k_view_checked", &p, uin, 2, &out, 1), 0);
+    RtTensor uin2[2] = {tens(x, 1, ud, 1), tens(rep, 1, ad2, 7)};
+    assert_int_equal(rt_kernel_find("rt_k_view_checked")(&ctx, &p, uin2, 2, &out, 1),
+                     ONNXC_ERR_SHAPE);
+}
+
 /* ================================================================ infer hooks */
 
 /* A one-node graph under construction. */
@@ -955,6 +991,16 @@ static void test_infer_reshape_errors(void **state) {
                       tg_input(&t, "s", IR_DT_INT64, 1, sd)};
     IrNode *n = tg_node(&t, "Reshape", 14, 2, in, 1);
     assert_infer_error(&t, n, "Reshape with a computed shape is not supported yet");
+    /* ... unless the model declares a static output type with the same element count and the
+     * shape input's length as rank: kept, and checked at run time */
+    int64_t wrong[2] = {5, 5}, good[2] = {6, 4};
+    ir_type_set_tensor(t.g->arena, &n->out[0]->type, IR_DT_FLOAT, 2, wrong);
+    assert_infer_error(&t, n, "Reshape with a computed shape is not supported yet");
+    ir_type_set_tensor(t.g->arena, &n->out[0]->type, IR_DT_FLOAT, 2, good);
+    assert_int_equal(op_infer_node(n, &t.d), 0);
+    assert_dims(n, 0, 2, good);
+    assert_int_equal(op_lower_node(n, &t.d), 0);
+    assert_string_equal(n->kernel, "rt_k_view_checked");
     tg_free(&t);
 }
 
@@ -1410,6 +1456,7 @@ int main(void) {
         cmocka_unit_test(test_transpose_rejects_bad_perm),
         cmocka_unit_test(test_concat_axes),
         cmocka_unit_test(test_dropout_mask_kernel),
+        cmocka_unit_test(test_view_checked_kernel),
         cmocka_unit_test(test_infer_conv_shapes),
         cmocka_unit_test(test_infer_conv_errors),
         cmocka_unit_test(test_infer_pool_shapes),
