@@ -244,6 +244,20 @@ static void test_driver_mlp(void **state) {
     assert_int_equal(run_cmd(cmd), 0);
     snprintf(cmd, sizeof cmd, "%s run %s/libmlp.so --data %s/bad > /dev/null", DRIVER, dir, dir);
     assert_int_equal(run_cmd(cmd), 1);
+    /* --shape: a whole input's shape must agree with its static dims; an unknown name fails */
+    snprintf(cmd, sizeof cmd, "%s compile %s --emit=ir -o - --shape x=32,9 > %s/ir.txt", DRIVER,
+             MLP_MODEL, dir);
+    assert_int_equal(run_cmd(cmd), 0);
+    snprintf(cmd, sizeof cmd, "grep -q 'input %%x : f32\\[32,9\\]' %s/ir.txt", dir);
+    assert_int_equal(run_cmd(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s compile %s --emit=ir -o - --shape x=16,9 > /dev/null 2>&1",
+             DRIVER, MLP_MODEL);
+    assert_int_equal(run_cmd(cmd), 1);
+    snprintf(cmd, sizeof cmd, "%s compile %s --emit=ir -o - --shape batch=3 > /dev/null 2>&1",
+             DRIVER, MLP_MODEL);
+    assert_int_equal(run_cmd(cmd), 1);
+    snprintf(cmd, sizeof cmd, "%s compile %s --shape x > /dev/null 2>&1", DRIVER, MLP_MODEL);
+    assert_int_equal(run_cmd(cmd), 2);
     /* usage errors exit 2, load errors 1 */
     snprintf(cmd, sizeof cmd, "%s frobnicate 2> /dev/null", DRIVER);
     assert_int_equal(run_cmd(cmd), 2);
