@@ -15,5 +15,7 @@
 #include "runtime/rt_params_shape.h"
 #include "runtime/rt_params_reduce.h"
 #include "runtime/rt_params_logic.h"
+#include "runtime/rt_params_index.h"
+#include "runtime/rt_params_act.h"
 
 #endif
