@@ -409,6 +409,18 @@ int ir_print_graph(const IrGraph *g, void *f, int full);
 /* Print one type as in the text format ("f32[32,9]", "f32[N,3]", "seq(f32[?])"). */
 int ir_type_to_string(const IrType *t, char *buf, size_t cap);
 
+/* Parses the text format back (ir/ir_parse.c): exactly what ir_print_model prints with
+ * full != 0. `path` is recorded as the model's path (may be NULL). Errors are reported to d as
+ * "LINE:COL: message" (summarised constants are refused); returns a new model (free with
+ * ir_model_destroy) or NULL. Never aborts; recursion and allocations are bounded. */
+IrModel *ir_parse_model(const char *text, size_t len, const char *path, IrDiag *d);
+
+/* Graphviz dot of the main graph (ir/ir_dot.c): nodes labelled with op type and name, edges
+ * with types, initializers as small boxes (folded into the consumer's label when large or when
+ * full == 0 and shared widely), subgraphs as clusters, fused nodes marked. `file` is a FILE*.
+ * Returns 0 or -1 on I/O error. */
+int ir_print_dot(const IrModel *m, void *file, int full);
+
 #ifdef __cplusplus
 }
 #endif
