@@ -6,7 +6,8 @@
  *   3. lowering: each node picks its kernel and parameter block (pass_lower); nodes whose every
  *      output is a constant (value->init != NULL, e.g. Constant) are skipped
  *   4. memory planning: workspace offsets by liveness (pass_plan)
- * Optimisation passes (folding, DCE, fusion) slot in between 2 and 3 (see issue 4).
+ * Between 2 and 3 the pass manager (passes/pass_manager.h) runs the optimisation pipeline of
+ * o->opt_level (folding, simplification, fusion, CSE, DCE) and re-infers changed types.
  */
 #ifndef ONNXC_PASS_H
 #define ONNXC_PASS_H
@@ -33,6 +34,17 @@ typedef struct OnnxcCompileOptions {
     int use_bitcode;           /* 1: link kernel bitcode into the model (specialised by LLVM);
                                   0: call the kernels of the runtime library */
     int verbose;
+    /* Optimisation pass manager (passes/pass_manager.h); all off/NULL by default. */
+    const char *passes;        /* custom comma-separated pass pipeline instead of -O's; NULL: -O's */
+    const char *print_before;  /* pass name or "all": print the IR before it runs */
+    const char *print_after;   /* pass name or "all": print the IR after it ran */
+    int print_changed;         /* with print_after: only after passes that changed the graph;
+                                  alone: print after every pass that changed it */
+    int verify_each;           /* ir_verify after each pass; a failure stops the pipeline */
+    const char *disable_pass;  /* comma-separated pass names to skip */
+    int time_passes;           /* print time and changes per pass */
+    int stats;                 /* print nodes by op, parameters, FLOPs, workspace, rule counts */
+    void *pass_out;            /* FILE* for the instruments' text; NULL: stderr */
 } OnnxcCompileOptions;
 
 /* Defaults: O2, bitcode on. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ops/op.h"
+#include "passes/pass_manager.h"
 
 void onnxc_options_default(OnnxcCompileOptions *o) {
     memset(o, 0, sizeof(*o));
@@ -126,6 +127,16 @@ int pass_lower(IrGraph *g, IrDiag *d) {
     return errors;
 }
 
+/* Plans m's main graph and records the workspace sizes in m. */
+static int pass_plan_model(IrModel *m, IrDiag *d) {
+    int64_t ws = 0, naive = 0;
+    if (pass_plan(m->graph, &ws, &naive, d))
+        return -1;
+    m->workspace_bytes = ws;
+    m->naive_bytes = naive;
+    return 0;
+}
+
 int onnxc_prepare(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d) {
     if (!m || !m->graph) {
         ir_error(d, NULL, "no model");
@@ -147,12 +158,19 @@ int onnxc_prepare(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d) {
         return -1;
     if (ir_verify(g, d))
         return -1;
-    if (pass_lower(g, d))
+    /* optimisation pipeline of o->opt_level (passes/pass_manager.h); re-infers what changed */
+    PassCtx cx;
+    pm_ctx_init(&cx, o, d);
+    if (pm_run_default(m, &cx) < 0) {
+        pm_ctx_free(&cx);
         return -1;
-    int64_t ws = 0, naive = 0;
-    if (pass_plan(g, &ws, &naive, d))
+    }
+    pm_print_times(&cx);
+    if (pass_lower(g, d) || pass_plan_model(m, d)) {
+        pm_ctx_free(&cx);
         return -1;
-    m->workspace_bytes = ws;
-    m->naive_bytes = naive;
+    }
+    pm_print_stats(m, &cx);
+    pm_ctx_free(&cx);
     return 0;
 }

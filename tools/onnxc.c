@@ -3,6 +3,8 @@
  *   onnxc dump MODEL.onnx [--full] [--after-infer]
  *   onnxc compile MODEL.onnx [-o OUT] [--emit=ir|llvm|asm|obj|so] [-O0..-O3] [--name NAME]
  *                 [--shape NAME=d0,d1,...]... [--no-bitcode] [-v]
+ *                 [--print-before=P] [--print-after=P] [--print-changed] [--verify-each]
+ *                 [--disable-pass=P] [--time-passes] [--stats] [--passes=P,P,...]
  *   onnxc run MODEL(.onnx|.so) --data DIR [--out DIR] [--rtol R] [--atol A] [compile options]
  *   onnxc info LIB.so
  *
@@ -41,6 +43,9 @@ static const char *usage_text =
     "      compile the model; default --emit=so and OUT=lib<model>.so (plus <OUT>.h header);\n"
     "      --emit=ir prints the IR after the compile pipeline ('-o -' writes to stdout);\n"
     "      --shape fixes an input's shape (NAME is an input) or a symbolic dimension (NAME=d)\n"
+    "      optimisation passes (-O1: fold,dce; -O2/-O3: the full pipeline), instruments to stderr:\n"
+    "        --print-before=PASS|all --print-after=PASS|all --print-changed --verify-each\n"
+    "        --disable-pass=NAME[,NAME] --time-passes --stats --passes=NAME,NAME,... (custom)\n"
     "  run MODEL(.onnx|.so) --data DIR [--out DIR] [--rtol R] [--atol A] [compile options]\n"
     "      run on DIR/input_K.pb; compare with DIR/output_K.pb when present (default rtol 1e-3,\n"
     "      atol 1e-7); --out writes the outputs as output_K.pb; exit 1 on a mismatch\n"
@@ -105,6 +110,15 @@ static int parse_compile_opt(CompileArgs *c, int argc, char **argv, int *i) {
         c->opt.verbose = 1;
         return 1;
     }
+    /* pass manager instruments (passes/pass_manager.h) */
+    if (strncmp(a, "--print-before=", 15) == 0) { c->opt.print_before = a + 15; return 1; }
+    if (strncmp(a, "--print-after=", 14) == 0) { c->opt.print_after = a + 14; return 1; }
+    if (strncmp(a, "--disable-pass=", 15) == 0) { c->opt.disable_pass = a + 15; return 1; }
+    if (strncmp(a, "--passes=", 9) == 0) { c->opt.passes = a + 9; return 1; }
+    if (strcmp(a, "--print-changed") == 0) { c->opt.print_changed = 1; return 1; }
+    if (strcmp(a, "--verify-each") == 0) { c->opt.verify_each = 1; return 1; }
+    if (strcmp(a, "--time-passes") == 0) { c->opt.time_passes = 1; return 1; }
+    if (strcmp(a, "--stats") == 0) { c->opt.stats = 1; return 1; }
     if (strcmp(a, "--name") == 0 || strncmp(a, "--name=", 7) == 0) {
         const char *v = a[6] == '=' ? a + 7 : (*i + 1 < argc ? argv[++*i] : NULL);
         if (!v || !*v) return usage_error("--name needs a value%s", ""), -1;
