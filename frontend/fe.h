@@ -18,14 +18,21 @@ typedef struct FeOptions {
     int allow_external_data;     /* 1 (default when options NULL): load external data files */
 } FeOptions;
 
-/* Loads a model file. External data locations are resolved relative to the model's folder;
- * absolute paths, ".." escapes, symlinks leaving the folder, and offset/length ranges outside
+/* Loads a model file: an ONNX ModelProto, or onnxc IR text (docs/IR_FORMAT.md, recognised by
+ * its first line "onnxc-ir", parsed by ir_parse_model; fe_load_model_buffer too). External
+ * data locations are resolved relative to the model's folder; absolute paths, ".." escapes, symlinks leaving the folder, and offset/length ranges outside
  * the file are errors. Returns NULL on error (diagnostics in d). */
 IrModel *fe_load_model(const char *path, const FeOptions *opt, IrDiag *d);
 /* Same from memory; `path` is used for diagnostics, `dir` for external data (may be NULL: then
  * external data is an error). */
 IrModel *fe_load_model_buffer(const void *buf, size_t len, const char *path, const char *dir,
                               const FeOptions *opt, IrDiag *d);
+
+/* Writes m as an ONNX ModelProto file (frontend/fe_write.c), atomically (temporary file in the
+ * same folder + rename): graph, initializers as raw_data (4-bit and 2-bit types packed),
+ * value_info for every typed intermediate, attributes of every kind, subgraphs, functions,
+ * opsets, metadata. Folded constants without a producer become initializers. 0 or -1. */
+int fe_write_model(const IrModel *m, const char *path, IrDiag *d);
 
 /* Reads one serialized onnx.TensorProto (.pb) into a tensor allocated in arena a. */
 IrTensor *fe_read_tensor_pb(IrArena *a, const char *path, IrDiag *d);

@@ -911,6 +911,24 @@ static Onnx__ModelProto *fe_unpack_model(const void *buf, size_t len, const char
     return mp;
 }
 
+/* 1 if the bytes are onnxc IR text (docs/IR_FORMAT.md), which starts with "onnxc-ir"; a
+ * ModelProto cannot ('o' would be field 13 with the invalid wire type 7). */
+static int fe_is_ir_text(const void *buf, size_t len) {
+    return len >= 8 && memcmp(buf, "onnxc-ir", 8) == 0;
+}
+
+/* IR text into a model (ir_parse_model), with the model's path and folder recorded. */
+static IrModel *fe_load_ir_text(const void *buf, size_t len, const char *path, const char *dir,
+                                IrDiag *d) {
+    IrModel *m = ir_parse_model(buf, len, path, d);
+    if (m && dir && !(m->dir = ir_arena_strdup(m->arena, dir))) {
+        ir_error(d, NULL, "out of memory");
+        ir_model_destroy(m);
+        m = NULL;
+    }
+    return m;
+}
+
 IrModel *fe_load_model_buffer(const void *buf, size_t len, const char *path, const char *dir,
                               const FeOptions *opt, IrDiag *d) {
     IrDiag local;
@@ -919,6 +937,12 @@ IrModel *fe_load_model_buffer(const void *buf, size_t len, const char *path, con
         d = &local;
     }
     IrModel *m = NULL;
+    if (buf && fe_is_ir_text(buf, len)) {
+        m = fe_load_ir_text(buf, len, path, dir, d);
+        if (d == &local)
+            ir_diag_free(&local);
+        return m;
+    }
     Onnx__ModelProto *mp = fe_unpack_model(buf, len, path, opt, d);
     if (mp)
         m = fe_load_unpacked(mp, path, dir, opt, d);
@@ -950,6 +974,10 @@ IrModel *fe_load_model(const char *path, const FeOptions *opt, IrDiag *d) {
                 : strdup(".");
     if (!dir) {
         ir_error(d, NULL, "out of memory");
+        goto out;
+    }
+    if (fe_is_ir_text(buf, len)) { /* onnxc IR text (a .ir file) */
+        m = fe_load_ir_text(buf, len, path, dir, d);
         goto out;
     }
     Onnx__ModelProto *mp = fe_unpack_model(buf, len, path, opt, d);
