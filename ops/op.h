@@ -93,6 +93,15 @@ int op_set_output_static(IrNode *n, int i, IrDType dt, int rank, const int64_t *
 void *op_params(IrNode *n, IrDiag *d, const char *kernel, size_t size);
 /* Read a constant int64/int32 1-D input tensor into an arena array; returns count or -1. */
 int op_const_ints(IrNode *n, int i, const int64_t **out);
+/* Compile-time evaluation during inference: when every present input of n is a constant and
+ * every output a static tensor, with at most `cap` output bytes in total, and no output has data
+ * yet, runs the op's lower hook and its kernel natively and stores the results as the outputs'
+ * init (so that shape computations resolve during inference, before ops that need a constant
+ * shape). Ops flagged OPF_RANDOM or OPF_NO_FOLD are left alone, and so is a node whose lowering
+ * or kernel fails (the failure then happens at run time). Returns -1 only on out of memory. */
+int op_fold_node(IrNode *n, IrDiag *d, int64_t cap);
+/* A cap for infer hooks that fold shape arithmetic (small tensors). */
+#define OP_INFER_FOLD_CAP ((int64_t)64 << 10)
 /* Normalise an axis in [-rank, rank-1] (or [-rank-1, rank] when `inclusive_end`): -1 + diag if
  * out of range. */
 int op_norm_axis(IrNode *n, IrDiag *d, int64_t axis, int rank, int64_t *out);

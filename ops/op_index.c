@@ -50,79 +50,9 @@ static int is_int_index_type(IrDType dt) { return dt == IR_DT_INT64 || dt == IR_
 
 /* ------------------------------------------------------------------------ shared helpers */
 
-/* Evaluates n now when every present input is a constant and every output a static tensor of
- * at most IDX_FOLD_CAP bytes in total: runs the op's lower hook and its kernel natively (the very
- * kernel the generated code would call) and stores the results as the outputs' init. Silently
- * does nothing otherwise, or when the kernel fails (the failure then happens at run time, where
- * ONNX puts it). Returns -1 only on out of memory. */
-static int fold_now(IrNode *n, IrDiag *d) {
-    const OpInfo *oi = op_info(n->op);
-    if (!oi || !oi->hooks->lower || n->nout < 1) return 0;
-    int any = 0;
-    for (int i = 0; i < n->nin; i++) {
-        if (!n->in[i]) continue;
-        if (!n->in[i]->init || n->in[i]->type.kind != IR_TYPE_TENSOR) return 0;
-        any = 1;
-    }
-    if (!any) return 0;
-    int64_t total = 0;
-    for (int i = 0; i < n->nout; i++) {
-        int64_t nb;
-        if (!n->out[i]) continue;
-        if (n->out[i]->type.kind != IR_TYPE_TENSOR || ir_type_nbytes(&n->out[i]->type, &nb) ||
-            ir_add_i64(total, nb, &total) || total > IDX_FOLD_CAP)
-            return 0;
-    }
-    IrDiag scratch;
-    ir_diag_init(&scratch, NULL);
-    int lowered = oi->hooks->lower(n, &scratch) == 0 && n->kernel;
-    ir_diag_free(&scratch);
-    RtKernelFn fn = lowered ? rt_kernel_find(n->kernel) : NULL;
-    const void *params = n->params;
-    n->kernel = NULL;
-    n->params = NULL;
-    n->params_size = 0;
-    if (!fn) return 0;
-    IrArena *ar = n->graph->arena;
-    RtTensor *in = ir_arena_alloc(ar, sizeof(RtTensor) * (size_t)n->nin);
-    RtTensor *out = ir_arena_alloc(ar, sizeof(RtTensor) * (size_t)n->nout);
-    IrTensor **res = ir_arena_alloc(ar, sizeof(IrTensor *) * (size_t)n->nout);
-    if (!in || !out || !res) goto oom;
-    for (int i = 0; i < n->nin; i++) {
-        const IrTensor *t = n->in[i] ? n->in[i]->init : NULL;
-        in[i].rank = -1;
-        if (!t) continue;
-        in[i].data = t->data;
-        in[i].dims = t->dims;
-        in[i].rank = t->rank;
-        in[i].dtype = t->dtype;
-    }
-    for (int i = 0; i < n->nout; i++) {
-        IrValue *v = n->out[i];
-        out[i].rank = -1;
-        if (!v) continue;
-        int64_t dims[IR_MAX_RANK];
-        for (int k = 0; k < v->type.rank; k++) dims[k] = v->type.dims[k].value;
-        res[i] = ir_tensor_new(ar, v->type.dtype, v->type.rank, dims);
-        if (!res[i]) goto oom;
-        out[i].data = res[i]->data;
-        out[i].dims = res[i]->dims;
-        out[i].rank = res[i]->rank;
-        out[i].dtype = res[i]->dtype;
-    }
-    RtCtx ctx;
-    rt_ctx_init(&ctx);
-    if (fn(&ctx, params, in, n->nin, out, n->nout) != 0) return 0;
-    for (int i = 0; i < n->nout; i++)
-        if (n->out[i]) {
-            res[i]->name = n->out[i]->name;
-            n->out[i]->init = res[i];
-        }
-    return 0;
-oom:
-    ir_error(d, n, "out of memory");
-    return -1;
-}
+/* Compile-time evaluation of this family's nodes (op_fold_node, ops/op_table.c) with the
+ * family's larger cap. */
+static int fold_now(IrNode *n, IrDiag *d) { return op_fold_node(n, d, IDX_FOLD_CAP); }
 
 /* Sets output 0 and then tries fold_now. */
 static int set_out_fold(IrNode *n, IrDiag *d, IrDType dt, int rank, const IrDim *dims) {

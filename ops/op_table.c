@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "runtime/onnxc_rt.h"
+
 const OpInfo op_table[OP_COUNT] = {
 #define OP(ID, TYPE, DOMAIN, MININ, MAXIN, MINOUT, MAXOUT, FLAGS) \
     [OP_##ID] = {TYPE, DOMAIN, MININ, MAXIN, MINOUT, MAXOUT, FLAGS, &op_hooks_##ID},
@@ -226,4 +228,85 @@ int op_norm_axis(IrNode *n, IrDiag *d, int64_t axis, int rank, int64_t *out) {
     }
     *out = axis < 0 ? axis + rank : axis;
     return 0;
+}
+
+int op_fold_node(IrNode *n, IrDiag *d, int64_t cap) {
+    const OpInfo *oi = op_info(n->op);
+    if (!oi || !oi->hooks->lower || (oi->flags & (OPF_RANDOM | OPF_NO_FOLD)) || n->nout < 1)
+        return 0;
+    int any = 0;
+    for (int i = 0; i < n->nin; i++) {
+        if (!n->in[i])
+            continue;
+        if (!n->in[i]->init || n->in[i]->type.kind != IR_TYPE_TENSOR)
+            return 0;
+        any = 1;
+    }
+    if (!any)
+        return 0;
+    int64_t total = 0;
+    for (int i = 0; i < n->nout; i++) {
+        int64_t nb;
+        if (!n->out[i])
+            continue;
+        if (n->out[i]->init || n->out[i]->type.kind != IR_TYPE_TENSOR ||
+            ir_type_nbytes(&n->out[i]->type, &nb) || ir_add_i64(total, nb, &total) || total > cap)
+            return 0;
+    }
+    IrDiag scratch;
+    ir_diag_init(&scratch, NULL);
+    int lowered = oi->hooks->lower(n, &scratch) == 0 && n->kernel;
+    ir_diag_free(&scratch);
+    RtKernelFn fn = lowered ? rt_kernel_find(n->kernel) : NULL;
+    const void *params = n->params;
+    n->kernel = NULL;
+    n->params = NULL;
+    n->params_size = 0;
+    if (!fn)
+        return 0;
+    IrArena *ar = n->graph->arena;
+    RtTensor *in = ir_arena_alloc(ar, sizeof(RtTensor) * (size_t)n->nin);
+    RtTensor *out = ir_arena_alloc(ar, sizeof(RtTensor) * (size_t)n->nout);
+    IrTensor **res = ir_arena_alloc(ar, sizeof(IrTensor *) * (size_t)n->nout);
+    if ((n->nin && !in) || !out || !res)
+        goto oom;
+    for (int i = 0; i < n->nin; i++) {
+        const IrTensor *t = n->in[i] ? n->in[i]->init : NULL;
+        in[i].rank = -1;
+        if (!t)
+            continue;
+        in[i].data = t->data;
+        in[i].dims = t->dims;
+        in[i].rank = t->rank;
+        in[i].dtype = t->dtype;
+    }
+    for (int i = 0; i < n->nout; i++) {
+        IrValue *v = n->out[i];
+        out[i].rank = -1;
+        if (!v)
+            continue;
+        int64_t dims[IR_MAX_RANK];
+        for (int k = 0; k < v->type.rank; k++)
+            dims[k] = v->type.dims[k].value;
+        res[i] = ir_tensor_new(ar, v->type.dtype, v->type.rank, dims);
+        if (!res[i])
+            goto oom;
+        out[i].data = res[i]->data;
+        out[i].dims = res[i]->dims;
+        out[i].rank = res[i]->rank;
+        out[i].dtype = res[i]->dtype;
+    }
+    RtCtx ctx;
+    rt_ctx_init(&ctx);
+    if (fn(&ctx, params, in, n->nin, out, n->nout) != 0)
+        return 0;
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i]) {
+            res[i]->name = n->out[i]->name;
+            n->out[i]->init = res[i];
+        }
+    return 0;
+oom:
+    ir_error(d, n, "out of memory");
+    return -1;
 }
