@@ -416,9 +416,10 @@ int ir_type_to_string(const IrType *t, char *buf, size_t cap);
 IrModel *ir_parse_model(const char *text, size_t len, const char *path, IrDiag *d);
 
 /* Graphviz dot of the main graph (ir/ir_dot.c): nodes labelled with op type and name, edges
- * with types, initializers as small boxes (folded into the consumer's label when large or when
- * full == 0 and shared widely), subgraphs as clusters, fused nodes marked. `file` is a FILE*.
- * Returns 0 or -1 on I/O error. */
+ * with types, inputs/outputs as coloured ellipses, constants as small boxes (those with more
+ * than 8 elements folded into their consumers' labels unless full != 0), subgraphs as clusters,
+ * fused nodes (name with '+') marked. `file` is a FILE*. Returns 0, or -1 on I/O error or
+ * subgraphs nested deeper than IR_MAX_SUBGRAPH_DEPTH. */
 int ir_print_dot(const IrModel *m, void *file, int full);
 
 #ifdef __cplusplus

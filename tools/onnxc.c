@@ -1,13 +1,15 @@
 /* onnxc.c - the command-line driver.
  *
- *   onnxc dump MODEL.onnx [--full] [--after-infer]
+ *   onnxc dump MODEL.onnx [--full] [--after-infer] [--format=text|dot]
  *   onnxc compile MODEL.onnx [-o OUT] [--emit=ir|llvm|asm|obj|so] [-O0..-O3] [--name NAME]
  *                 [--shape NAME=d0,d1,...]... [--no-bitcode] [-v]
  *                 [--print-before=P] [--print-after=P] [--print-changed] [--verify-each]
  *                 [--disable-pass=P] [--time-passes] [--stats] [--passes=P,P,...]
  *   onnxc run MODEL(.onnx|.so) --data DIR [--out DIR] [--rtol R] [--atol A] [compile options]
  *   onnxc info LIB.so
+ *   onnxc optimize MODEL.onnx -o OUT.onnx
  *
+ * MODEL may also be onnxc IR text (docs/IR_FORMAT.md, as `dump --full` prints it).
  * Exit status: 0 success, 1 failure (diagnostics printed), 2 usage error.
  */
 #include <errno.h>
@@ -35,9 +37,10 @@ static const char *usage_text =
     "usage: onnxc COMMAND [options]\n"
     "\n"
     "commands:\n"
-    "  dump MODEL.onnx [--full] [--after-infer]\n"
+    "  dump MODEL.onnx [--full] [--after-infer] [--format=text|dot]\n"
     "      print the model as IR text; --full prints large constants in full; --after-infer\n"
-    "      runs type and shape inference first (errors go to stderr, the IR is still printed)\n"
+    "      runs type and shape inference first (errors go to stderr, the IR is still printed);\n"
+    "      --format=dot prints a Graphviz graph instead (render with: dot -Tsvg)\n"
     "  compile MODEL.onnx [-o OUT] [--emit=ir|llvm|asm|obj|so] [-O0|-O1|-O2|-O3]\n"
     "          [--name NAME] [--shape NAME=d0,d1,...]... [--no-bitcode] [-v]\n"
     "      compile the model; default --emit=so and OUT=lib<model>.so (plus <OUT>.h header);\n"
@@ -51,6 +54,10 @@ static const char *usage_text =
     "      atol 1e-7); --out writes the outputs as output_K.pb; exit 1 on a mismatch\n"
     "  info LIB.so\n"
     "      print the model description of a compiled library\n"
+    "  optimize MODEL.onnx -o OUT.onnx\n"
+    "      load, infer types and shapes, and write the model back as ONNX (with value_info)\n"
+    "\n"
+    "  MODEL may also be onnxc IR text (a file starting with 'onnxc-ir', see dump --full)\n"
     "\n"
     "  onnxc --help | --version\n";
 
@@ -191,10 +198,14 @@ static void free_shapes(CompileArgs *c) {
 
 static int cmd_dump(int argc, char **argv) {
     const char *path = NULL;
-    int full = 0, after_infer = 0;
+    int full = 0, after_infer = 0, dot = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--full") == 0) full = 1;
         else if (strcmp(argv[i], "--after-infer") == 0) after_infer = 1;
+        else if (strcmp(argv[i], "--format=dot") == 0) dot = 1;
+        else if (strcmp(argv[i], "--format=text") == 0) dot = 0;
+        else if (strncmp(argv[i], "--format", 8) == 0)
+            return usage_error("dump: --format=text or --format=dot (got %s)", argv[i]);
         else if (argv[i][0] == '-' && argv[i][1]) return usage_error("dump: unknown option %s", argv[i]);
         else if (path) return usage_error("dump: more than one model given (%s)", argv[i]);
         else path = argv[i];
@@ -212,8 +223,8 @@ static int cmd_dump(int argc, char **argv) {
     if (after_infer && pass_infer(m->graph, &d) > 0) rc = 1;
     /* Warnings and inference errors go to stderr; the IR is printed regardless. */
     ir_diag_print(&d, stderr);
-    if (ir_print_model(m, stdout, full) != 0) {
-        fprintf(stderr, "onnxc: error writing the IR text\n");
+    if ((dot ? ir_print_dot(m, stdout, full) : ir_print_model(m, stdout, full)) != 0) {
+        fprintf(stderr, "onnxc: error writing the %s\n", dot ? "dot graph" : "IR text");
         rc = 1;
     }
     fflush(stdout);
@@ -505,6 +516,38 @@ static int cmd_info(int argc, char **argv) {
     return 0;
 }
 
+/* ------------------------------------------------------------------ optimize */
+
+/* For now: load, type and shape inference, write (the optimisation pass manager will slot in
+ * between inference and writing). */
+static int cmd_optimize(int argc, char **argv) {
+    const char *path = NULL, *out = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0) {
+            if (i + 1 >= argc) return usage_error("-o needs a file name%s", "");
+            out = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return usage_error("optimize: unknown option %s", argv[i]);
+        } else if (path) {
+            return usage_error("optimize: more than one model given (%s)", argv[i]);
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path) return usage_error("optimize: no model given%s", "");
+    if (!out) return usage_error("optimize: -o OUT.onnx is required%s", "");
+    IrDiag d;
+    ir_diag_init(&d, path);
+    int rc = 1;
+    IrModel *m = fe_load_model(path, NULL, &d);
+    if (m && pass_infer(m->graph, &d) == 0 && fe_write_model(m, out, &d) == 0) rc = 0;
+    if (rc) fail(&d);
+    else ir_diag_print(&d, stderr); /* warnings */
+    ir_model_destroy(m);
+    ir_diag_free(&d);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage_text, stderr);
@@ -528,5 +571,6 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "compile") == 0) return cmd_compile(argc - 2, argv + 2);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "info") == 0) return cmd_info(argc - 2, argv + 2);
+    if (strcmp(cmd, "optimize") == 0) return cmd_optimize(argc - 2, argv + 2);
     return usage_error("unknown command '%s'", cmd);
 }
