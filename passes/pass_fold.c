@@ -7,7 +7,7 @@
  * node is removed (the values print as `const` lines).
  *
  * Never folded: ops flagged OPF_RANDOM or OPF_NO_FOLD, ops without a lower hook or kernel,
- * nodes with non-static output types, and nodes whose outputs would exceed cx->fold_cap_bytes
+ * nodes with non-static or string output types, and nodes whose outputs would exceed cx->fold_cap_bytes
  * (64 MiB) together (folding must not bloat the library). A kernel that fails (e.g. an integer
  * division by zero) leaves the node in place: the error then happens at run time, where the
  * ONNX semantics put it. Nodes whose every output already has data (Constant, after inference)
@@ -53,7 +53,9 @@ static int fold_node(IrGraph *g, IrNode *n, PassCtx *cx) {
         int64_t nb = 0;
         if (!n->out[i])
             continue;
-        if (n->out[i]->type.kind != IR_TYPE_TENSOR || ir_type_nbytes(&n->out[i]->type, &nb) != 0 ||
+        /* string results may point into kernel-owned memory: left to run time */
+        if (n->out[i]->type.kind != IR_TYPE_TENSOR || n->out[i]->type.dtype == IR_DT_STRING ||
+            ir_type_nbytes(&n->out[i]->type, &nb) != 0 ||
             ir_add_i64(total, nb, &total) || total > cx->fold_cap_bytes)
             return 0;
     }
