@@ -6,7 +6,7 @@
  *   light/: light_NAME.onnx + light_NAME_output_0.pb, no input file: the one graph input without
  *     an initializer is fed with arange(n).reshape(shape) / n as float32 (symbolic dims count 1),
  *     as upstream's runner does.
- * Each test runs in a forked child (own process group, time limit by alarm() and a parent-side
+ * Each test runs in a forked child (own process group, a CPU-time limit (RLIMIT_CPU), a wall-clock alarm at ten times it and a parent-side
  * deadline) so that a crash or hang cannot stop the run. The child compiles the model through the
  * harness (tools/harness.h), runs every data set and compares with |a-e| <= atol + rtol*|e|
  * (upstream's defaults rtol 1e-3, atol 1e-7; per-test exceptions in
@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <time.h>
@@ -595,7 +596,12 @@ static void spawn(Slot *s, int ti, Test *t, const Config *c) {
             }
         }
         setenv("TMPDIR", c->tmpbase, 1);
-        alarm((unsigned)c->timeout);
+        /* The limit is CPU time (SIGXCPU), so that a loaded machine does not turn slow compiles
+         * into timeouts; a wall-clock alarm at ten times the limit still catches a test that
+         * hangs without using CPU. */
+        struct rlimit rl = {(rlim_t)c->timeout, (rlim_t)c->timeout + 1};
+        setrlimit(RLIMIT_CPU, &rl);
+        alarm((unsigned)c->timeout * 10u);
         ChildResult r;
         run_child_test(t, c, &r);
         char msg[1024];
@@ -626,7 +632,8 @@ static void finish(Slot *s, Test *t, int status) {
     t->secs = now_secs() - s->start;
     /* Clean up whatever a killed or crashed child left running (e.g. a linker process). */
     if (s->killed || WIFSIGNALED(status)) kill(-s->pid, SIGKILL);
-    if (s->killed || (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)) {
+    if (s->killed || (WIFSIGNALED(status) && (WTERMSIG(status) == SIGALRM ||
+                                                  WTERMSIG(status) == SIGXCPU))) {
         t->outcome = OC_TIMEOUT;
         t->detail = xstrdup("time limit exceeded");
     } else if (WIFSIGNALED(status)) {
@@ -689,7 +696,7 @@ static void run_all(TestList *l, int *sel, int nsel, const Config *c) {
             int status = 0;
             pid_t r = waitpid(s->pid, &status, WNOHANG);
             if (r == 0) {
-                if (!s->killed && now_secs() - s->start > c->timeout + 5.0) {
+                if (!s->killed && now_secs() - s->start > c->timeout * 10.0 + 5.0) {
                     s->killed = 1;
                     kill(-s->pid, SIGKILL);
                     kill(s->pid, SIGKILL);
