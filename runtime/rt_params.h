@@ -17,5 +17,8 @@
 #include "runtime/rt_params_logic.h"
 #include "runtime/rt_params_index.h"
 #include "runtime/rt_params_act.h"
+#include "runtime/rt_params_loss.h"
+#include "runtime/rt_params_attn.h"
+#include "runtime/rt_params_image.h"
 
 #endif
