@@ -8,7 +8,9 @@
  *    HardSwish (14), Mish (18), Gelu (20: approximate "none" or "tanh"), Shrink (9): elementwise,
  *    float types (all of them share rt_k_act_unary with a function code); Erf and Shrink also
  *    allow integer types, which are not implemented;
- *  - PRelu (1, 6, 7, 9, 16): slope unidirectionally broadcast to X (numpy, right-aligned);
+ *  - PRelu (1, 6, 7, 9, 16): slope unidirectionally broadcast to X (numpy, right-aligned); a 1-D
+ *    slope that does not broadcast so runs along the channel dim 1 (the per-channel slope of
+ *    opsets < 7) or along the one dim of X of its size (as the reference implementation does);
  *  - Hardmax (1, 11, 13): before 13 the input is coerced to 2-D at `axis` (default 1) and the
  *    maximum taken over the flattened trailing part; from 13 along `axis` (default -1);
  *  - LayerNormalization (17): statistics over dims [axis, rank); Scale and B unidirectionally
@@ -177,8 +179,40 @@ static int check_unidir(IrNode *n, IrDiag *d, const IrType *p, const IrType *x, 
     return 0;
 }
 
+/* Where PRelu's slope is aligned: -1 for numpy unidirectional broadcasting; else a 1-D slope
+ * runs along X's dim *axis: the channel dim 1 (the pre-opset-7 per-channel slope, as exported by
+ * old PyTorch), or else the one dim of X with the slope's size (the reference implementation's
+ * fallback). Unknown dims count as matching. -1 + diag if none applies. */
+static int prelu_axis(IrNode *n, IrDiag *d, const IrType *s, const IrType *x, int *axis) {
+    *axis = -1;
+    if (s->rank < 0 || x->rank < 0)
+        return 0;
+    int numpy = s->rank <= x->rank;
+    for (int k = 0; numpy && k < s->rank; k++) {
+        int64_t pd = s->dims[k].value, xd = x->dims[k + x->rank - s->rank].value;
+        numpy = !(pd >= 0 && pd != 1 && xd >= 0 && pd != xd);
+    }
+    if (numpy)
+        return 0;
+    int64_t c = s->rank == 1 ? s->dims[0].value : -1;
+    if (c >= 0 && x->rank >= 2 && x->dims[1].value == c) {
+        *axis = 1;
+        return 0;
+    }
+    int hits = 0;
+    for (int k = 0; c >= 0 && k < x->rank; k++)
+        if (x->dims[k].value == c) {
+            hits++;
+            *axis = k;
+        }
+    if (hits == 1)
+        return 0;
+    return check_unidir(n, d, s, x, "slope") ? -1 : 0; /* reports the mismatch */
+}
+
 static int infer_prelu(IrNode *n, IrDiag *d) {
     const IrType *x = act_float_in(n, d, 0, 0), *s = x ? act_float_in(n, d, 1, 0) : NULL;
+    int axis;
     if (!s)
         return -1;
     if (s->dtype != x->dtype) {
@@ -186,15 +220,20 @@ static int infer_prelu(IrNode *n, IrDiag *d) {
                  ir_dtype_name(x->dtype));
         return -1;
     }
-    if (check_unidir(n, d, s, x, "slope"))
+    if (prelu_axis(n, d, s, x, &axis))
         return -1;
     return act_out_like(n, d, 0, x->dtype, x);
 }
 
 static int lower_prelu(IrNode *n, IrDiag *d) {
-    if (check_unidir(n, d, &n->in[1]->type, &n->in[0]->type, "slope"))
+    int axis;
+    if (prelu_axis(n, d, &n->in[1]->type, &n->in[0]->type, &axis))
         return -1;
-    return op_params(n, d, "rt_k_prelu", 0) ? 0 : -1;
+    RtActAxisParams *p = op_params(n, d, "rt_k_prelu", sizeof *p);
+    if (!p)
+        return -1;
+    p->axis = axis;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- Hardmax, LpNormalization */

@@ -164,21 +164,22 @@ int rt_k_act_unary(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
 
 /* ---------------------------------------------------------------- PRelu */
 
-/* y = x > 0 ? x : x * slope, slope unidirectionally broadcast to x (right-aligned). */
+/* y = x > 0 ? x : x * slope, slope unidirectionally broadcast to x (right-aligned), or with
+ * RtActAxisParams.axis >= 0 a 1-D slope running along dim `axis` of x. */
 int rt_k_prelu(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
                int nout) {
-    (void)params;
+    int axis = params ? ((const RtActAxisParams *)params)->axis : -1;
     int st = act_check_xy(ctx, "PRelu", in, nin, out, nout, 2, 0);
     if (st)
         return st;
     const RtTensor *x = &in[0], *s = &in[1];
-    if (!act_float_tensor(s) || s->rank > x->rank)
+    if (!act_float_tensor(s) || s->rank > x->rank || (axis >= 0 && (s->rank != 1 || axis >= x->rank)))
         return rt_fail(ctx, ONNXC_ERR_TYPE, "PRelu: slope must be a float tensor of rank <= X's");
     int r = x->rank;
     int64_t ss[ACT_MAX_RANK], idx[ACT_MAX_RANK];
     int64_t stride = 1;
     for (int d = r - 1; d >= 0; d--) {
-        int k = d - (r - s->rank);
+        int k = axis >= 0 ? (d == axis ? 0 : -1) : d - (r - s->rank);
         int64_t sd = k >= 0 ? s->dims[k] : 1;
         if (sd != 1 && sd != x->dims[d])
             return rt_fail(ctx, ONNXC_ERR_SHAPE, "PRelu: slope does not broadcast to X (dim %d)", d);

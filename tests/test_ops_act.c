@@ -169,6 +169,11 @@ static void test_prelu_hardmax(void **state) {
     in[1] = tn(s21, IR_DT_FLOAT, 2, d21);
     assert_int_equal(run_k("rt_k_prelu", NULL, in, 2, &out, 1), 0);
     near_f(y, (double[]){-10, 2, -30, -400, -500, 6}, 6, 1e-6);
+    /* a 1-D slope along dim 0 (RtActAxisParams.axis 0): rows scaled by 10 and 100 */
+    RtActAxisParams pp = {0, 0, 0, 0};
+    in[1] = tn(s21, IR_DT_FLOAT, 1, (int64_t[]){2});
+    assert_int_equal(run_k("rt_k_prelu", &pp, in, 2, &out, 1), 0);
+    near_f(y, (double[]){-10, 2, -30, -400, -500, 6}, 6, 1e-6);
     /* a slope that does not broadcast is refused */
     in[1] = tn(s21, IR_DT_FLOAT, 1, (int64_t[]){2});
     assert_int_equal(run_k("rt_k_prelu", NULL, in, 2, &out, 1), ONNXC_ERR_SHAPE);
@@ -512,10 +517,18 @@ static void test_infer_lower(void **state) {
     ap = n->params;
     assert_int_equal(ap->axis, 2);
     assert_int_equal(ap->coerce_2d, 0);
-    /* PRelu: slope [4] broadcasts to [2,3,4]; slope [3] does not */
+    /* PRelu: slope [4] broadcasts to [2,3,4]; slope [3] runs along the channels (axis 1);
+     * slope [5] matches no dim */
     n = mknode(&f, "PRelu", 16, 2, (IrValue *[]){x, s4}, 1);
     assert_int_equal(op_infer_node(n, &f.d), 0);
-    n = mknode(&f, "PRelu", 16, 2, (IrValue *[]){x, c3}, 1);
+    assert_int_equal(op_lower_node(n, &f.d), 0);
+    assert_int_equal(((const RtActAxisParams *)n->params)->axis, -1);
+    n = mknode(&f, "PRelu", 6, 2, (IrValue *[]){x, c3}, 1);
+    assert_int_equal(op_infer_node(n, &f.d), 0);
+    assert_int_equal(op_lower_node(n, &f.d), 0);
+    assert_int_equal(((const RtActAxisParams *)n->params)->axis, 1);
+    IrValue *s5 = mkval(&f, "s5", IR_DT_FLOAT, 1, (int64_t[]){5});
+    n = mknode(&f, "PRelu", 16, 2, (IrValue *[]){x, s5}, 1);
     assert_int_equal(op_infer_node(n, &f.d), -1);
     /* MVN default axes [0, 2, 3] need rank 4 */
     n = mknode(&f, "MeanVarianceNormalization", 13, 1, (IrValue *[]){x}, 1);
