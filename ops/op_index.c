@@ -505,7 +505,7 @@ static int slice_spec(IrNode *n, IrDiag *d, const IrType *x, SliceSpec *sp) {
         } else {
             s = s < 0 ? 0 : s > dim - 1 ? dim - 1 : s;
             e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
-            l = s > e ? (s - e - 1) / (-st) + 1 : 0;
+            l = s > e ? (st < -dim - 1 ? 1 : (s - e - 1) / -st + 1) : 0;
         }
         sp->start[a] = s;
         sp->len[a] = dim_const(l);
@@ -922,7 +922,12 @@ static int pad_infer(IrNode *n, IrDiag *d) {
     if (!known) return keep_declared(n, d, 0, x->dtype, x->rank, "pads");
     IrDim out[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++) {
-        int64_t extra = pads[i] + pads[x->rank + i];
+        int64_t extra;
+        if (__builtin_add_overflow(pads[i], pads[x->rank + i], &extra) || extra < -INT32_MAX ||
+            extra > ((int64_t)1 << 40)) {
+            ir_error(d, n, "pads of dim %d are out of range", i);
+            return -1;
+        }
         if (extra == 0) out[i] = x->dims[i];
         else if (x->dims[i].value < 0) out[i] = dim_unknown();
         else if (x->dims[i].value + extra < 0) {

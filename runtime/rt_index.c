@@ -514,11 +514,12 @@ static int slice_resolve(RtCtx *ctx, int r, const int64_t *dims, const RtTensor 
         if (st > 0) {
             s = s < 0 ? 0 : s > n ? n : s;
             e = e < 0 ? 0 : e > n ? n : e;
-            l = e > s ? (e - s + st - 1) / st : 0;
+            l = e > s ? (e - s - 1) / st + 1 : 0;
         } else {
             s = s < 0 ? 0 : s > n - 1 ? n - 1 : s;
             e = e < -1 ? -1 : e > n - 1 ? n - 1 : e;
-            l = s > e ? (s - e + (-st) - 1) / (-st) : 0;
+            /* -st overflows for INT64_MIN; any step beyond the span takes one element */
+            l = s > e ? (st < -n - 1 ? 1 : (s - e - 1) / -st + 1) : 0;
         }
         start[a] = s;
         step[a] = st;
@@ -560,8 +561,10 @@ int rt_k_slice(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTe
         int64_t l = out[0].dims[d], n = x->dims[d];
         if (step[d] == 0) return rt_fail(ctx, ONNXC_ERR_SHAPE, "Slice: step 0");
         if (l > 0) {
-            int64_t last = start[d] + (l - 1) * step[d];
-            if (start[d] < 0 || start[d] >= n || last < 0 || last >= n)
+            int64_t last;
+            if (__builtin_mul_overflow(l - 1, step[d], &last) ||
+                __builtin_add_overflow(last, start[d], &last) || start[d] < 0 || start[d] >= n ||
+                last < 0 || last >= n)
                 return rt_fail(ctx, ONNXC_ERR_SHAPE, "Slice: dim %d reads outside [0, %lld)", d,
                                (long long)n);
         }
@@ -676,8 +679,8 @@ int rt_k_tile(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTen
     int64_t want[MAXR], dims2[2 * MAXR], vst[2 * MAXR], st[MAXR];
     for (int i = 0; i < r; i++) {
         int64_t t = int_at(rep, i);
-        if (t < 0) return rt_fail(ctx, ONNXC_ERR_SHAPE, "Tile: negative repeat %lld", (long long)t);
-        want[i] = x->dims[i] * t;
+        if (t < 0 || __builtin_mul_overflow(x->dims[i], t, &want[i]))
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "Tile: bad repeat %lld", (long long)t);
     }
     if (!dims_equal(y, r, want))
         return rt_fail(ctx, ONNXC_ERR_SHAPE,
@@ -840,14 +843,17 @@ int rt_k_pad(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTens
     }
     int64_t lo[MAXR], m[MAXR], b[MAXR], st[MAXR];
     for (int d = 0; d < r; d++) {
-        int64_t n = x->dims[d], pb = pads[d], pe = pads[r + d];
+        int64_t n = x->dims[d], pb = pads[d], pe = pads[r + d], want;
+        if (pb < -n || pe < -n || __builtin_add_overflow(n, pb, &want) ||
+            __builtin_add_overflow(want, pe, &want))
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "Pad: pads of dim %d out of range", d);
         lo[d] = pb < 0 ? -pb : 0;
         m[d] = n - lo[d] - (pe < 0 ? -pe : 0);
         b[d] = pb > 0 ? pb : 0;
-        if (m[d] < 0 || n + pb + pe != y->dims[d])
+        if (m[d] < 0 || want != y->dims[d])
             return rt_fail(ctx, ONNXC_ERR_SHAPE,
                            "Pad: pads give dim %d = %lld, the model was compiled for %lld", d,
-                           (long long)(n + pb + pe), (long long)y->dims[d]);
+                           (long long)want, (long long)y->dims[d]);
         if (m[d] == 0 && mode != RT_PAD_CONSTANT && y->dims[d] > 0)
             return rt_fail(ctx, ONNXC_ERR_SHAPE, "Pad: cannot %s-pad an empty dim %d",
                            mode == RT_PAD_EDGE ? "edge" : mode == RT_PAD_WRAP ? "wrap" : "reflect", d);

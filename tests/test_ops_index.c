@@ -122,6 +122,15 @@ static void test_slice_split(void **state) {
     /* inputs that give another shape than the compiled one: a shape error */
     steps[0] = -1;
     assert_int_equal(run_k("rt_k_slice", &sp, in, 5, &out, 1), ONNXC_ERR_SHAPE);
+    /* the most negative step takes one element (no overflow): column 3 of both rows */
+    int64_t s1[1] = {-1}, e1[1] = {INT64_MIN}, a1[1] = {1}, t1[1] = {INT64_MIN}, d1[] = {1};
+    float y1[2];
+    int64_t dy1[] = {2, 1};
+    RtTensor in1[5] = {tn(x, 1, 2, dx), tn(s1, 7, 1, d1), tn(e1, 7, 1, d1), tn(a1, 7, 1, d1),
+                       tn(t1, 7, 1, d1)};
+    RtTensor out1 = tn(y1, 1, 2, dy1);
+    assert_int_equal(run_k("rt_k_slice", &sp, in1, 5, &out1, 1), 0);
+    assert_f32(y1, (float[]){3, 7}, 2);
     /* params mode: rows 1, columns 1..2 */
     float y2[2];
     int64_t dy2[] = {1, 2};
