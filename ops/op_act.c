@@ -6,8 +6,8 @@
  *  - Sin, Cos, Tan, Asin, Acos, Atan (7), Sinh, Cosh, Asinh, Acosh, Atanh (9), Erf (9, 13),
  *    Softplus, Softsign (1), Elu, Selu, HardSigmoid, ThresholdedRelu (1, 6, 10), Celu (12),
  *    HardSwish (14), Mish (18), Gelu (20: approximate "none" or "tanh"), Shrink (9): elementwise,
- *    float types (all of them share rt_k_act_unary with a function code); Erf and Shrink also
- *    allow integer types, which are not implemented;
+ *    float types (all of them share rt_k_act_unary with a function code); Shrink also integer
+ *    types (computed in double, truncated and saturated back);
  *  - PRelu (1, 6, 7, 9, 16): slope unidirectionally broadcast to X (numpy, right-aligned); a 1-D
  *    slope that does not broadcast so runs along the channel dim 1 (the per-channel slope of
  *    opsets < 7) or along the one dim of X of its size (as the reference implementation does);
@@ -35,7 +35,23 @@ static int act_is_float(IrDType dt) {
     return dt == IR_DT_FLOAT || dt == IR_DT_DOUBLE || dt == IR_DT_FLOAT16 || dt == IR_DT_BFLOAT16;
 }
 
-/* Input i as a float tensor type (rank may be unknown), or NULL + diag. */
+/* 1 if dt is an integer type (Shrink, PRelu and Einsum accept some). */
+static int act_is_int(IrDType dt) {
+    return dt == IR_DT_INT8 || dt == IR_DT_INT16 || dt == IR_DT_INT32 || dt == IR_DT_INT64 ||
+           dt == IR_DT_UINT8 || dt == IR_DT_UINT16 || dt == IR_DT_UINT32 || dt == IR_DT_UINT64;
+}
+
+/* Integer types op n accepts on its input 0 (type constraints of docs/Operators.md). */
+static int act_int_ok(const IrNode *n, IrDType dt) {
+    if (n->op == OP_Shrink || n->op == OP_Einsum)
+        return act_is_int(dt);
+    if (n->op == OP_PRelu && n->opset >= 9)
+        return dt == IR_DT_INT32 || dt == IR_DT_INT64 || dt == IR_DT_UINT32 || dt == IR_DT_UINT64;
+    return 0;
+}
+
+/* Input i as a float tensor type (rank may be unknown), or NULL + diag. Integer types too where
+ * the op accepts them (act_int_ok). */
 static const IrType *act_float_in(IrNode *n, IrDiag *d, int i, int need_rank) {
     IrValue *v = ir_node_in(n, i);
     if (!v) {
@@ -46,9 +62,9 @@ static const IrType *act_float_in(IrNode *n, IrDiag *d, int i, int need_rank) {
         ir_error(d, n, "input %d '%s' is not a tensor", i, v->name);
         return NULL;
     }
-    if (!act_is_float(v->type.dtype)) {
-        ir_error(d, n, "input %d has element type %s: only float, double, float16 and bfloat16 "
-                 "are supported", i, ir_dtype_name(v->type.dtype));
+    if (!act_is_float(v->type.dtype) && !act_int_ok(n, v->type.dtype)) {
+        ir_error(d, n, "input %d has element type %s, not supported by %s (opset %d)", i,
+                 ir_dtype_name(v->type.dtype), n->op_type, n->opset);
         return NULL;
     }
     if (need_rank && v->type.rank < 0) {
@@ -728,7 +744,7 @@ static int infer_einsum(IrNode *n, IrDiag *d) {
         const IrType *t = op_input_tensor(n, d, k);
         if (!t)
             return -1;
-        if (!act_is_float(t->dtype) && t->dtype != IR_DT_INT32 && t->dtype != IR_DT_INT64) {
+        if (!act_is_float(t->dtype) && !act_int_ok(n, t->dtype)) {
             ir_error(d, n, "input %d has element type %s, not supported", k, ir_dtype_name(t->dtype));
             return -1;
         }

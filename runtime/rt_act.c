@@ -8,8 +8,9 @@
  * act_ld/act_st, which switch on the tensor's element type. In generated code the RtTensors are
  * constants, so after inlining the switch folds to one case; natively (constant folding) it
  * costs a predictable branch per element. Values are computed in double and rounded once to
- * the output type (float16/bfloat16 through float); sums are kept in double. Float types only
- * (float, double, float16, bfloat16), plus int32/int64 for Einsum. No allocation.
+ * the output type (float16/bfloat16 through float; integers truncated and saturated); sums are
+ * kept in double. Float types (float, double, float16, bfloat16); integer types too for Shrink,
+ * PRelu and Einsum (exact up to 2^53). No allocation.
  */
 #include <math.h>
 #include <stdint.h>
@@ -22,20 +23,27 @@
 
 #define ACT_MAX_RANK 64
 
-/* Element i of t as double. */
+/* Element i of t as double (integers above 2^53 round). */
 static inline double act_ld(const RtTensor *t, int64_t i) {
     switch (t->dtype) {
     case IR_DT_FLOAT: return ((const float *)t->data)[i];
     case IR_DT_DOUBLE: return ((const double *)t->data)[i];
     case IR_DT_FLOAT16: return rt_h2f(((const uint16_t *)t->data)[i]);
     case IR_DT_BFLOAT16: return rt_bf2f(((const uint16_t *)t->data)[i]);
+    case IR_DT_INT8: return ((const int8_t *)t->data)[i];
+    case IR_DT_INT16: return ((const int16_t *)t->data)[i];
     case IR_DT_INT32: return ((const int32_t *)t->data)[i];
     case IR_DT_INT64: return (double)((const int64_t *)t->data)[i];
+    case IR_DT_UINT8: return ((const uint8_t *)t->data)[i];
+    case IR_DT_UINT16: return ((const uint16_t *)t->data)[i];
+    case IR_DT_UINT32: return ((const uint32_t *)t->data)[i];
+    case IR_DT_UINT64: return (double)((const uint64_t *)t->data)[i];
     default: return 0.0;
     }
 }
 
-/* double -> int64 without undefined behaviour (truncates, saturates, NaN gives 0). */
+/* double -> integer in [lo, hi] without undefined behaviour: truncates toward zero, saturates,
+ * NaN gives 0. `hi` must be a double that converts exactly (2^63 - 1024 for int64). */
 static inline int64_t act_d2i(double v, double lo, double hi) {
     if (v != v)
         return 0;
@@ -46,19 +54,28 @@ static inline int64_t act_d2i(double v, double lo, double hi) {
     return (int64_t)v;
 }
 
-/* Stores v as element i of t (rounded to t's type). */
+/* Stores v as element i of t (rounded to float types, truncated and saturated to integers). */
 static inline void act_st(const RtTensor *t, int64_t i, double v) {
     switch (t->dtype) {
     case IR_DT_FLOAT: ((float *)t->data)[i] = (float)v; break;
     case IR_DT_DOUBLE: ((double *)t->data)[i] = v; break;
     case IR_DT_FLOAT16: ((uint16_t *)t->data)[i] = rt_f2h((float)v); break;
     case IR_DT_BFLOAT16: ((uint16_t *)t->data)[i] = rt_f2bf((float)v); break;
+    case IR_DT_INT8: ((int8_t *)t->data)[i] = (int8_t)act_d2i(v, -128.0, 127.0); break;
+    case IR_DT_INT16: ((int16_t *)t->data)[i] = (int16_t)act_d2i(v, -32768.0, 32767.0); break;
     case IR_DT_INT32:
         ((int32_t *)t->data)[i] = (int32_t)act_d2i(v, -2147483648.0, 2147483647.0);
         break;
     case IR_DT_INT64:
-        /* 2^63 is not an int64: saturate just below it */
         ((int64_t *)t->data)[i] = act_d2i(v, -9223372036854775808.0, 9223372036854774784.0);
+        break;
+    case IR_DT_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)act_d2i(v, 0.0, 255.0); break;
+    case IR_DT_UINT16: ((uint16_t *)t->data)[i] = (uint16_t)act_d2i(v, 0.0, 65535.0); break;
+    case IR_DT_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)act_d2i(v, 0.0, 4294967295.0); break;
+    case IR_DT_UINT64:
+        ((uint64_t *)t->data)[i] = !(v > 0) ? 0u
+                                   : v >= 18446744073709551615.0 ? UINT64_MAX
+                                                                 : (uint64_t)v;
         break;
     default: break;
     }
@@ -67,6 +84,12 @@ static inline void act_st(const RtTensor *t, int64_t i, double v) {
 /* 1 if dt is float, double, float16 or bfloat16. */
 static int act_float_type(int32_t dt) {
     return dt == IR_DT_FLOAT || dt == IR_DT_DOUBLE || dt == IR_DT_FLOAT16 || dt == IR_DT_BFLOAT16;
+}
+
+/* 1 if dt is an integer type act_ld/act_st handle. */
+static int act_int_type(int32_t dt) {
+    return dt == IR_DT_INT8 || dt == IR_DT_INT16 || dt == IR_DT_INT32 || dt == IR_DT_INT64 ||
+           dt == IR_DT_UINT8 || dt == IR_DT_UINT16 || dt == IR_DT_UINT32 || dt == IR_DT_UINT64;
 }
 
 /* 1 if t is present with a float type. */
@@ -84,16 +107,22 @@ static int act_same_shape(const RtTensor *a, const RtTensor *b) {
     return 1;
 }
 
-/* Common checks of kernels whose output 0 is shaped like input 0, both of a float type (the
- * output's type equal to the input's unless `any_out_type`). Returns 0 or a status. */
+enum { ACT_ANY_OUT = 1, ACT_INTS = 2 };
+
+/* Common checks of kernels whose output 0 is shaped like input 0, both of a float type (also an
+ * integer type with ACT_INTS; the output's type equal to the input's unless ACT_ANY_OUT).
+ * Returns 0 or a status. */
 static int act_check_xy(RtCtx *ctx, const char *op, const RtTensor *in, int nin, RtTensor *out,
-                        int nout, int min_in, int any_out_type) {
+                        int nout, int min_in, int flags) {
     if (!in || !out || nin < min_in || nout < 1 || in[0].rank < 0 || out[0].rank < 0 ||
-        in[0].rank > ACT_MAX_RANK)
+        in[0].rank > ACT_MAX_RANK ||
+        (rt_numel(&in[0]) > 0 && (!in[0].data || !out[0].data)))
         return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "%s: expects %d inputs and an output", op,
                        min_in);
-    if (!act_float_type(in[0].dtype) || !act_float_type(out[0].dtype) ||
-        (!any_out_type && out[0].dtype != in[0].dtype))
+    int ints = (flags & ACT_INTS) != 0;
+    if (!(act_float_type(in[0].dtype) || (ints && act_int_type(in[0].dtype))) ||
+        !(act_float_type(out[0].dtype) || (ints && act_int_type(out[0].dtype))) ||
+        (!(flags & ACT_ANY_OUT) && out[0].dtype != in[0].dtype))
         return rt_fail(ctx, ONNXC_ERR_TYPE, "%s: element types %d -> %d not supported", op,
                        (int)in[0].dtype, (int)out[0].dtype);
     if (!act_same_shape(&in[0], &out[0]))
@@ -151,11 +180,13 @@ static double act_eval(const RtActParams *p, double x) {
 int rt_k_act_unary(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
                    int nout) {
     const RtActParams *p = (const RtActParams *)params;
-    int st = act_check_xy(ctx, "activation", in, nin, out, nout, 1, 0);
-    if (st)
-        return st;
     if (!p || p->fn < 0 || p->fn >= RT_ACT_COUNT)
         return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "activation: bad parameters");
+    /* integers: Shrink only (the other functions are defined on float types) */
+    int st = act_check_xy(ctx, "activation", in, nin, out, nout, 1,
+                          p->fn == RT_ACT_SHRINK ? ACT_INTS : 0);
+    if (st)
+        return st;
     int64_t n = rt_numel(&in[0]);
     for (int64_t i = 0; i < n; i++)
         act_st(&out[0], i, act_eval(p, act_ld(&in[0], i)));
@@ -169,12 +200,13 @@ int rt_k_act_unary(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
 int rt_k_prelu(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
                int nout) {
     int axis = params ? ((const RtActAxisParams *)params)->axis : -1;
-    int st = act_check_xy(ctx, "PRelu", in, nin, out, nout, 2, 0);
+    int st = act_check_xy(ctx, "PRelu", in, nin, out, nout, 2, ACT_INTS);
     if (st)
         return st;
     const RtTensor *x = &in[0], *s = &in[1];
-    if (!act_float_tensor(s) || s->rank > x->rank || (axis >= 0 && (s->rank != 1 || axis >= x->rank)))
-        return rt_fail(ctx, ONNXC_ERR_TYPE, "PRelu: slope must be a float tensor of rank <= X's");
+    if (s->rank < 0 || !s->data || s->dtype != x->dtype || s->rank > x->rank ||
+        (axis >= 0 && (s->rank != 1 || axis >= x->rank)))
+        return rt_fail(ctx, ONNXC_ERR_TYPE, "PRelu: slope must have X's type and a rank <= X's");
     int r = x->rank;
     int64_t ss[ACT_MAX_RANK], idx[ACT_MAX_RANK];
     int64_t stride = 1;
@@ -304,7 +336,7 @@ static int64_t act_index_max(const RtActIndex *ix, int64_t rows, int64_t cols) {
 int rt_k_act_norm(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
                   int nout) {
     const RtActNormParams *p = (const RtActNormParams *)params;
-    int st = act_check_xy(ctx, "normalization", in, nin, out, nout, 2, 1);
+    int st = act_check_xy(ctx, "normalization", in, nin, out, nout, 2, ACT_ANY_OUT);
     if (st)
         return st;
     const RtTensor *x = &in[0], *sc = &in[1];
@@ -499,7 +531,7 @@ int rt_k_einsum(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
     int64_t str[RT_EINSUM_MAX_IN][RT_EINSUM_MAX_LABELS];
     int64_t off[RT_EINSUM_MAX_IN] = {0};
     int32_t dt = out[0].dtype;
-    if (!act_float_type(dt) && dt != IR_DT_INT32 && dt != IR_DT_INT64)
+    if (!act_float_type(dt) && !act_int_type(dt))
         return rt_fail(ctx, ONNXC_ERR_TYPE, "Einsum: element type %d not supported", (int)dt);
     for (int l = 0; l < L; l++)
         size[l] = l < p->nout ? out[0].dims[l] : 1;

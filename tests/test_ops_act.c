@@ -147,6 +147,23 @@ static void test_unary_functions(void **state) {
     h[0] = rt_f2bf(1.0f);
     assert_int_equal(run_k("rt_k_act_unary", &p, &in, 1, &out, 1), 0);
     assert_int_equal(hy[0], rt_f2bf(0.7f));
+    /* Shrink on integers: computed in double, truncated and saturated back */
+    int32_t si[4] = {-3, 0, 1, 5}, so[4];
+    int64_t d4[1] = {4};
+    p = (RtActParams){RT_ACT_SHRINK, 0, 1.5, 1.0, 0};
+    in = tn(si, IR_DT_INT32, 1, d4);
+    out = tn(so, IR_DT_INT32, 1, d4);
+    assert_int_equal(run_k("rt_k_act_unary", &p, &in, 1, &out, 1), 0);
+    assert_true(so[0] == -2 && so[1] == 0 && so[2] == 0 && so[3] == 4);
+    uint8_t ui[2] = {250, 0}, uo[2];
+    p = (RtActParams){RT_ACT_SHRINK, 0, 0.5, -10.0, 0};
+    in = tn(ui, IR_DT_UINT8, 1, d2);
+    out = tn(uo, IR_DT_UINT8, 1, d2);
+    assert_int_equal(run_k("rt_k_act_unary", &p, &in, 1, &out, 1), 0);
+    assert_true(uo[0] == 255 && uo[1] == 0);
+    /* other functions refuse integers */
+    p.fn = RT_ACT_ELU;
+    assert_int_equal(run_k("rt_k_act_unary", &p, &in, 1, &out, 1), ONNXC_ERR_TYPE);
     /* double keeps double precision */
     double xd = 0.5, yd;
     int64_t d1[1] = {1};
@@ -174,6 +191,13 @@ static void test_prelu_hardmax(void **state) {
     in[1] = tn(s21, IR_DT_FLOAT, 1, (int64_t[]){2});
     assert_int_equal(run_k("rt_k_prelu", &pp, in, 2, &out, 1), 0);
     near_f(y, (double[]){-10, 2, -30, -400, -500, 6}, 6, 1e-6);
+    /* int64 PRelu */
+    int64_t xi[2] = {-4, 3}, sl[1] = {2}, yi[2];
+    int64_t d2[] = {2}, d1[] = {1};
+    RtTensor iin[2] = {tn(xi, IR_DT_INT64, 1, d2), tn(sl, IR_DT_INT64, 1, d1)};
+    RtTensor iout = tn(yi, IR_DT_INT64, 1, d2);
+    assert_int_equal(run_k("rt_k_prelu", NULL, iin, 2, &iout, 1), 0);
+    assert_true(yi[0] == -8 && yi[1] == 3);
     /* a slope that does not broadcast is refused */
     in[1] = tn(s21, IR_DT_FLOAT, 1, (int64_t[]){2});
     assert_int_equal(run_k("rt_k_prelu", NULL, in, 2, &out, 1), ONNXC_ERR_SHAPE);
@@ -378,6 +402,20 @@ static void test_einsum(void **state) {
                  3, (const int64_t[]){1, 3, 2}, (double[]){1, 4, 2, 5, 3, 6});
     check_einsum("ij->j", 1, (const float *[]){a}, (int[]){2}, (const int64_t *[]){d23}, 1,
                  (const int64_t[]){3}, (double[]){5, 7, 9});
+    /* int32 inner product through the kernel directly */
+    {
+        int32_t u[3] = {1, 2, 3}, v[3] = {4, 5, 6}, r = 0;
+        int64_t d3[] = {3};
+        RtActEinsumParams ep;
+        memset(&ep, 0, sizeof ep);
+        ep.nin = 2;
+        ep.nlabels = 1;
+        ep.rank[0] = ep.rank[1] = 1;
+        RtTensor in[2] = {tn(u, IR_DT_INT32, 1, d3), tn(v, IR_DT_INT32, 1, d3)};
+        RtTensor out = tn(&r, IR_DT_INT32, 0, NULL);
+        assert_int_equal(run_k("rt_k_einsum", &ep, in, 2, &out, 1), 0);
+        assert_int_equal(r, 32);
+    }
     /* spaces are ignored; inner product */
     check_einsum("i , i ->", 2, (const float *[]){a, b}, (int[]){1, 1},
                  (const int64_t *[]){(const int64_t[]){6}, (const int64_t[]){6}}, 0, NULL,
@@ -504,6 +542,14 @@ static void test_infer_lower(void **state) {
     IrValue *xi = mkval(&f, "xi", IR_DT_INT32, 1, d3);
     n = mknode(&f, "Sin", 7, 1, (IrValue *[]){xi}, 1);
     assert_int_equal(op_infer_node(n, &f.d), -1);
+    /* integers: Shrink any, PRelu int32 from opset 9 */
+    n = mknode(&f, "Shrink", 9, 1, (IrValue *[]){xi}, 1);
+    assert_int_equal(op_infer_node(n, &f.d), 0);
+    assert_int_equal(n->out[0]->type.dtype, IR_DT_INT32);
+    n = mknode(&f, "PRelu", 7, 2, (IrValue *[]){xi, xi}, 1);
+    assert_int_equal(op_infer_node(n, &f.d), -1);
+    n = mknode(&f, "PRelu", 16, 2, (IrValue *[]){xi, xi}, 1);
+    assert_int_equal(op_infer_node(n, &f.d), 0);
     /* Hardmax default axis: 1 before opset 13 (coerced), -1 from 13 */
     n = mknode(&f, "Hardmax", 11, 1, (IrValue *[]){x}, 1);
     assert_int_equal(op_infer_node(n, &f.d), 0);
