@@ -74,7 +74,8 @@ int op_lookup(const char *domain, const char *op_type);
 const OpInfo *op_info(int op);
 
 /* Run the node's infer hook (with arity checks against the table). Unknown op: error
- * "unsupported operator". Returns 0/-1. */
+ * "unsupported operator". A node whose outputs are small integer tensors computed from
+ * constants is then evaluated at once (op_fold_node). Returns 0/-1. */
 int op_infer_node(IrNode *n, IrDiag *d);
 /* Run the node's lower hook. Returns 0/-1. */
 int op_lower_node(IrNode *n, IrDiag *d);
@@ -100,7 +101,8 @@ int op_const_ints(IrNode *n, int i, const int64_t **out);
  * shape). Ops flagged OPF_RANDOM or OPF_NO_FOLD are left alone, and so is a node whose lowering
  * or kernel fails (the failure then happens at run time). Returns -1 only on out of memory. */
 int op_fold_node(IrNode *n, IrDiag *d, int64_t cap);
-/* A cap for infer hooks that fold shape arithmetic (small tensors). */
+/* The cap of op_infer_node, which folds nodes with integer outputs (shape arithmetic) after a
+ * successful infer hook. */
 #define OP_INFER_FOLD_CAP ((int64_t)64 << 10)
 /* Normalise an axis in [-rank, rank-1] (or [-rank-1, rank] when `inclusive_end`): -1 + diag if
  * out of range. */

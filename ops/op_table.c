@@ -72,7 +72,21 @@ int op_infer_node(IrNode *n, IrDiag *d) {
             ir_error(d, n, "input %d '%s' has no known type", i, n->in[i]->name);
             return -1;
         }
-    return o->hooks->infer(n, d);
+    if (o->hooks->infer(n, d))
+        return -1;
+    /* Shape arithmetic on constants (integer results, e.g. Shape -> Gather -> Unsqueeze ->
+     * Concat -> Reshape) resolves now, so that later infer hooks see constants; other constant
+     * folding is the fold pass's job. */
+    for (int i = 0; i < n->nout; i++) {
+        IrDType dt = n->out[i] ? n->out[i]->type.dtype : IR_DT_INT64;
+        if (n->out[i] && n->out[i]->type.kind != IR_TYPE_TENSOR)
+            return 0;
+        if (dt != IR_DT_INT64 && dt != IR_DT_INT32 && dt != IR_DT_INT16 && dt != IR_DT_INT8 &&
+            dt != IR_DT_UINT64 && dt != IR_DT_UINT32 && dt != IR_DT_UINT16 && dt != IR_DT_UINT8 &&
+            dt != IR_DT_BOOL)
+            return 0;
+    }
+    return op_fold_node(n, d, OP_INFER_FOLD_CAP);
 }
 
 int op_lower_node(IrNode *n, IrDiag *d) {
