@@ -9,7 +9,8 @@
  *    2-bit types packed two/four per byte, low bits first; strings in string_data), nodes in
  *    list order, outputs, and value_info for every other typed value (node outputs, and values
  *    a subgraph reads from an enclosing graph). Constants that are not initializers and have no
- *    producer (folded values) are written as initializers.
+ *    producer (folded values) are written as initializers (in an IR version 3 model's main graph
+ *    also listed as inputs, as that version requires).
  *  - NodeProto: inputs/outputs by name ("" for an omitted slot; a subgraph's reference to an
  *    enclosing value uses the enclosing value's name), attributes of every kind (sparse tensor
  *    attributes as SparseTensorProto with linear indices of the non-zero elements), subgraphs.
@@ -35,6 +36,8 @@ typedef struct FeWriter {
     IrArena *a;        /* owns every message built */
     IrDiag *d;         /* diagnostics */
     int failed;        /* an error was reported */
+    const IrGraph *v3_main; /* main graph of an IR version < 4 model (its initializers must be
+                               listed among its inputs), else NULL */
 } FeWriter;
 
 static int fw_oom(FeWriter *w) {
@@ -545,18 +548,25 @@ static Onnx__GraphProto *fw_graph(FeWriter *w, const IrGraph *g, int depth) {
         return NULL;
     gp->name = fw_str(g->name);
     gp->doc_string = fw_opt_str(g->doc);
-    /* inputs */
+    /* inputs (in an IR version 3 main graph also the constants that become initializers) */
+    size_t nloose = 0;
+    for (int i = 0; i < g->nvalues; i++)
+        nloose += fw_is_loose_const(g->values[i]);
     gp->n_input = (size_t)g->ninputs;
-    gp->input = fw_array(w, gp->n_input, sizeof *gp->input);
-    if (gp->n_input && !gp->input)
+    gp->input = fw_array(w, gp->n_input + (g == w->v3_main ? nloose : 0), sizeof *gp->input);
+    if (gp->n_input + (g == w->v3_main ? nloose : 0) && !gp->input)
         return NULL;
     for (int i = 0; i < g->ninputs; i++)
         if (!(gp->input[i] = fw_value_info(w, g->inputs[i]->name, &g->inputs[i]->type)))
             return NULL;
+    for (int i = 0; g == w->v3_main && i < g->nvalues; i++) {
+        const IrValue *v = g->values[i];
+        if (fw_is_loose_const(v) &&
+            !(gp->input[gp->n_input++] = fw_value_info(w, v->name, &v->type)))
+            return NULL;
+    }
     /* initializers, then loose constants */
-    size_t ninit = (size_t)g->ninits;
-    for (int i = 0; i < g->nvalues; i++)
-        ninit += fw_is_loose_const(g->values[i]);
+    size_t ninit = (size_t)g->ninits + nloose;
     gp->initializer = fw_array(w, ninit, sizeof *gp->initializer);
     if (ninit && !gp->initializer)
         return NULL;
@@ -800,7 +810,8 @@ int fe_write_model(const IrModel *m, const char *path, IrDiag *d) {
         ir_error(d, NULL, "fe_write_model: no model or no path");
         return -1;
     }
-    FeWriter w = {.a = ir_arena_create(), .d = d};
+    FeWriter w = {.a = ir_arena_create(), .d = d,
+                  .v3_main = m->ir_version < 4 ? m->graph : NULL};
     if (!w.a) {
         ir_error(d, NULL, "out of memory");
         return -1;

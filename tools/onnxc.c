@@ -7,7 +7,7 @@
  *                 [--disable-pass=P] [--time-passes] [--stats] [--passes=P,P,...]
  *   onnxc run MODEL(.onnx|.so) --data DIR [--out DIR] [--rtol R] [--atol A] [compile options]
  *   onnxc info LIB.so
- *   onnxc optimize MODEL.onnx -o OUT.onnx
+ *   onnxc optimize MODEL.onnx -o OUT.onnx [-O0..-O3] [--shape NAME=...]... [pass options]
  *
  * MODEL may also be onnxc IR text (docs/IR_FORMAT.md, as `dump --full` prints it).
  * Exit status: 0 success, 1 failure (diagnostics printed), 2 usage error.
@@ -24,6 +24,7 @@
 #include "frontend/fe.h"
 #include "ir/ir.h"
 #include "passes/pass.h"
+#include "passes/pass_manager.h"
 #include "tools/harness.h"
 
 #ifndef ONNXC_VERSION
@@ -54,8 +55,9 @@ static const char *usage_text =
     "      atol 1e-7); --out writes the outputs as output_K.pb; exit 1 on a mismatch\n"
     "  info LIB.so\n"
     "      print the model description of a compiled library\n"
-    "  optimize MODEL.onnx -o OUT.onnx\n"
-    "      load, infer types and shapes, and write the model back as ONNX (with value_info)\n"
+    "  optimize MODEL.onnx -o OUT.onnx [-O0|-O1|-O2|-O3] [--shape NAME=...]... [pass options]\n"
+    "      load, infer types and shapes, run the optimisation passes of the -O level (default\n"
+    "      -O2; -O0: none) and write the model back as ONNX (with value_info)\n"
     "\n"
     "  MODEL may also be onnxc IR text (a file starting with 'onnxc-ir', see dump --full)\n"
     "\n"
@@ -518,11 +520,17 @@ static int cmd_info(int argc, char **argv) {
 
 /* ------------------------------------------------------------------ optimize */
 
-/* For now: load, type and shape inference, write (the optimisation pass manager will slot in
- * between inference and writing). */
+/* Load, (shape specialisation,) type and shape inference, the optimisation pipeline of the -O
+ * level (passes/pass_manager.h, with its instruments), write as ONNX (fe_write_model). */
 static int cmd_optimize(int argc, char **argv) {
+    CompileArgs c;
+    memset(&c, 0, sizeof c);
+    onnxc_options_default(&c.opt);
     const char *path = NULL, *out = NULL;
     for (int i = 0; i < argc; i++) {
+        int r = parse_compile_opt(&c, argc, argv, &i);
+        if (r < 0) return EXIT_USAGE;
+        if (r > 0) continue;
         if (strcmp(argv[i], "-o") == 0) {
             if (i + 1 >= argc) return usage_error("-o needs a file name%s", "");
             out = argv[++i];
@@ -539,11 +547,21 @@ static int cmd_optimize(int argc, char **argv) {
     IrDiag d;
     ir_diag_init(&d, path);
     int rc = 1;
+    PassCtx cx;
+    pm_ctx_init(&cx, &c.opt, &d);
     IrModel *m = fe_load_model(path, NULL, &d);
-    if (m && pass_infer(m->graph, &d) == 0 && fe_write_model(m, out, &d) == 0) rc = 0;
+    if (m && resolve_shapes(&c, m, &d) == 0 && pass_specialize_shapes(m, &c.opt, &d) == 0 &&
+        pass_infer(m->graph, &d) == 0 && ir_verify(m->graph, &d) == 0 &&
+        pm_run_default(m, &cx) >= 0) {
+        pm_print_times(&cx);
+        pm_print_stats(m, &cx);
+        if (fe_write_model(m, out, &d) == 0) rc = 0;
+    }
     if (rc) fail(&d);
     else ir_diag_print(&d, stderr); /* warnings */
+    pm_ctx_free(&cx);
     ir_model_destroy(m);
+    free_shapes(&c);
     ir_diag_free(&d);
     return rc;
 }
