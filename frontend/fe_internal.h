@@ -37,4 +37,9 @@ void fe_tensor_release(Onnx__TensorProto *tp);
  * overflow / STRING. */
 int64_t fe_packed_nbytes(int dt, int64_t numel);
 
+/* protobuf-c allocator for every unpack/free_unpacked of the frontend: malloc/free through the
+ * fault-injection hook (ir_fault_set in ir/ir.h), so OOM tests also fail protobuf-c's own
+ * allocations. Compatible with fe_tensor_release (same malloc/free). */
+extern ProtobufCAllocator fe_pb_allocator;
+
 #endif

@@ -459,7 +459,7 @@ static int fe_node(FeLoad *L, IrGraph *g, const Onnx__NodeProto *np, size_t inde
         return -1;
     }
     size_t nio = np->n_input + np->n_output;
-    IrValue **io = calloc(nio ? nio : 1, sizeof(IrValue *));
+    IrValue **io = ir_calloc(nio ? nio : 1, sizeof(IrValue *));
     if (!io) {
         ir_error(d, NULL, "graph '%s': node '%s': out of memory", fe_str(g->name), nname);
         return -1;
@@ -647,7 +647,7 @@ static int fe_load_function(FeLoad *L, const Onnx__FunctionProto *fp, int index)
         return -1;
     }
     size_t ql = strlen(fdom) + strlen(fname) + 3;
-    char *qname = malloc(ql);
+    char *qname = ir_malloc(ql);
     if (!qname) {
         ir_error(d, NULL, "out of memory");
         return -1;
@@ -872,7 +872,7 @@ static IrModel *fe_load_unpacked(Onnx__ModelProto *mp, const char *path, const c
     IrModel *m = ir_model_create();
     if (!m) {
         ir_error(d, NULL, "out of memory");
-        onnx__model_proto__free_unpacked(mp, NULL);
+        onnx__model_proto__free_unpacked(mp, &fe_pb_allocator);
         return NULL;
     }
     if (path)
@@ -883,7 +883,7 @@ static IrModel *fe_load_unpacked(Onnx__ModelProto *mp, const char *path, const c
                 .fn = NULL};
     int e0 = d->nerrors;
     fe_load_model_proto(&L, mp);
-    onnx__model_proto__free_unpacked(mp, NULL);
+    onnx__model_proto__free_unpacked(mp, &fe_pb_allocator);
     if (d->nerrors > e0) {
         ir_model_destroy(m);
         m = NULL;
@@ -904,7 +904,7 @@ static Onnx__ModelProto *fe_unpack_model(const void *buf, size_t len, const char
                  path ? path : "<buffer>", FE_MAX_PB_DEPTH);
         return NULL;
     }
-    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, len, buf);
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(&fe_pb_allocator, len, buf);
     if (!mp)
         ir_error(d, NULL, "'%s' is not a valid ONNX model (protobuf parse failed)",
                  path ? path : "<buffer>");

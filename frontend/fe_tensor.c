@@ -21,6 +21,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The frontend's protobuf-c allocator (fe_internal.h): malloc/free, failing on purpose when the
+ * fault-injection hook says so (tests/test_oom.c). */
+static void *fe_pb_alloc(void *ud, size_t size) {
+    (void)ud;
+    return ir_malloc(size);
+}
+static void fe_pb_free(void *ud, void *p) {
+    (void)ud;
+    free(p);
+}
+ProtobufCAllocator fe_pb_allocator = {fe_pb_alloc, fe_pb_free, NULL};
+
 /* ---------------------------------------------------------------- element helpers */
 
 /* Bits per element in the serialized form for sub-byte types, else 0. */
@@ -214,7 +226,7 @@ static int fe_decode_typed(IrArena *a, IrTensor *t, const Onnx__TensorProto *tp,
         if (total != ni32) break;
         int64_t want = fe_packed_nbytes(dt, n);
         if (!fe_count_ok(c, d, tp, "int32_data", ni32, want)) return -1;
-        uint8_t *packed = malloc(ni32 ? ni32 : 1);
+        uint8_t *packed = ir_malloc(ni32 ? ni32 : 1);
         if (!packed) {
             FE_TERR(c, d, tp, "out of memory");
             return -1;
@@ -330,7 +342,7 @@ static int fe_external_read(const Onnx__TensorProto *tp, const FeTensorCtx *c, I
         return -1;
     }
     size_t need = strlen(c->dir) + strlen(loc) + 2;
-    char *full = malloc(need);
+    char *full = ir_malloc(need);
     if (!full) {
         FE_TERR(c, d, tp, "out of memory");
         return -1;
@@ -383,7 +395,7 @@ static int fe_external_read(const Onnx__TensorProto *tp, const FeTensorCtx *c, I
         close(fd);
         return -1;
     }
-    uint8_t *buf = malloc(len ? (size_t)len : 1);
+    uint8_t *buf = ir_malloc(len ? (size_t)len : 1);
     if (!buf) {
         FE_TERR(c, d, tp, "external data '%s': out of memory for %lld bytes", loc, (long long)len);
         close(fd);
@@ -616,7 +628,7 @@ int fe_read_file(const char *path, int64_t max_bytes, void **buf, size_t *len, I
         close(fd);
         return -1;
     }
-    uint8_t *p = malloc((size_t)size + 1);
+    uint8_t *p = ir_malloc((size_t)size + 1);
     if (!p) {
         ir_error(d, NULL, "out of memory reading '%s' (%lld bytes)", path, (long long)size);
         close(fd);
@@ -702,14 +714,14 @@ static int fe_looks_like_sequence(const uint8_t *b, size_t len) {
 static IrTensor *fe_tensor_from_bytes(IrArena *a, const void *buf, size_t len, const char *path,
                                       const char *dir, IrDiag *d) {
     const char *shown = path ? path : "<buffer>";
-    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(&fe_pb_allocator, len, buf);
     IrTensor *t = NULL;
     if (!tp) {
         ir_error(d, NULL, "'%s' is not a valid serialized TensorProto", shown);
     } else {
         FeTensorCtx c = {.dir = dir, .allow_external = dir != NULL, .node = NULL, .what = "tensor"};
         t = fe_tensor_decode(a, tp, &c, d);
-        onnx__tensor_proto__free_unpacked(tp, NULL);
+        onnx__tensor_proto__free_unpacked(tp, &fe_pb_allocator);
     }
     if (!t && fe_looks_like_sequence(buf, len))
         ir_error(d, NULL,

@@ -99,6 +99,23 @@ typedef struct IrString {
 int ir_mul_i64(int64_t a, int64_t b, int64_t *out);
 int ir_add_i64(int64_t a, int64_t b, int64_t *out);
 
+/* ---------------------------------------------------------------- fault injection */
+
+/* Allocation-failure injection for tests (Lua/SQLite style; tests/test_oom.c). Every allocation
+ * of the arena, of the IR's own tables and of the frontend (including protobuf-c's, through
+ * fe_pb_allocator) goes through ir_malloc/ir_calloc/ir_realloc, which count allocations per
+ * thread. ir_fault_set(n) with n >= 1 resets the count and makes the n-th counted allocation
+ * after it fail (only that one); n = 0 turns injection off (the default: one thread-local
+ * compare per allocation). Diagnostics (ir_diag_*) are never failed on purpose. */
+void ir_fault_set(long n);
+/* Allocations counted since the last ir_fault_set. */
+long ir_fault_count(void);
+/* 1 if the allocation being made now must fail (counts it). */
+int ir_fault_hit(void);
+void *ir_malloc(size_t size);
+void *ir_calloc(size_t n, size_t size);
+void *ir_realloc(void *p, size_t size);
+
 /* ---------------------------------------------------------------- arena */
 
 typedef struct IrArena IrArena;

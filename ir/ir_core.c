@@ -89,6 +89,29 @@ int ir_add_i64(int64_t a, int64_t b, int64_t *out) {
     return 0;
 }
 
+/* ------------------------------------------------------------------ fault injection */
+
+/* Added for the hardening work (docs/HARDENING.md): see ir_fault_set in ir/ir.h. */
+static _Thread_local long fault_fail_at; /* 0: off; else the allocation number that fails */
+static _Thread_local long fault_count;   /* allocations counted since ir_fault_set */
+
+void ir_fault_set(long n) {
+    fault_fail_at = n > 0 ? n : 0;
+    fault_count = 0;
+}
+
+long ir_fault_count(void) { return fault_count; }
+
+int ir_fault_hit(void) {
+    if (!fault_fail_at)
+        return 0;
+    return ++fault_count == fault_fail_at;
+}
+
+void *ir_malloc(size_t size) { return ir_fault_hit() ? NULL : malloc(size); }
+void *ir_calloc(size_t n, size_t size) { return ir_fault_hit() ? NULL : calloc(n, size); }
+void *ir_realloc(void *p, size_t size) { return ir_fault_hit() ? NULL : realloc(p, size); }
+
 /* ------------------------------------------------------------------ arena */
 
 /* A chunk of the arena: small allocations are bumped from `data`; allocations of BIG_THRESHOLD
@@ -110,7 +133,7 @@ struct IrArena {
 #define BIG_THRESHOLD 4096
 
 IrArena *ir_arena_create(void) {
-    IrArena *a = calloc(1, sizeof(*a));
+    IrArena *a = ir_calloc(1, sizeof(*a));
     return a;
 }
 
@@ -132,6 +155,8 @@ void ir_arena_destroy(IrArena *a) {
 
 static ArenaChunk *chunk_new(size_t cap) {
     if (cap > SIZE_MAX - sizeof(ArenaChunk) - 64)
+        return NULL;
+    if (ir_fault_hit())
         return NULL;
     ArenaChunk *c = aligned_alloc(64, (sizeof(ArenaChunk) + cap + 63) & ~(size_t)63);
     if (!c)
@@ -409,7 +434,7 @@ IrTensor *ir_tensor_new(IrArena *a, IrDType dt, int rank, const int64_t *dims) {
 /* ------------------------------------------------------------------ models */
 
 IrModel *ir_model_create(void) {
-    IrModel *m = calloc(1, sizeof(*m));
+    IrModel *m = ir_calloc(1, sizeof(*m));
     if (!m)
         return NULL;
     m->arena = ir_arena_create();
@@ -473,7 +498,7 @@ static uint64_t hash_str(const char *s) {
 static int map_put(NameMap *m, IrValue *v) {
     if ((m->used + 1) * 2 > m->cap) {
         size_t ncap = m->cap ? m->cap * 2 : 64;
-        IrValue **ns = calloc(ncap, sizeof(*ns));
+        IrValue **ns = ir_calloc(ncap, sizeof(*ns));
         if (!ns)
             return -1;
         for (size_t i = 0; i < m->cap; i++) {
@@ -515,7 +540,7 @@ static IrValue *map_get(const NameMap *m, const char *name) {
 }
 
 IrGraph *ir_graph_create(IrModel *m, IrGraph *parent, const char *name) {
-    GraphExt *x = calloc(1, sizeof(*x));
+    GraphExt *x = ir_calloc(1, sizeof(*x));
     if (!x)
         return NULL;
     IrGraph *g = &x->g;
@@ -573,7 +598,7 @@ static int grow(void ***arr, int *cap, int need) {
             return -1;
         ncap *= 2;
     }
-    void **n = realloc(*arr, (size_t)ncap * sizeof(void *));
+    void **n = ir_realloc(*arr, (size_t)ncap * sizeof(void *));
     if (!n)
         return -1;
     *arr = n;

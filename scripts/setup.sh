@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake
   llvm-19-dev clang-19
+  libclang-rt-19-dev  # libFuzzer, ASan/UBSan/TSan runtimes (scripts/fuzz.sh, scripts/harden.sh)
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
   libopenblas-dev libcmocka-dev
   python3-numpy python3-onnx
