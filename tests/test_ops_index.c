@@ -17,6 +17,7 @@
 
 #include "ir/ir.h"
 #include "ops/op.h"
+#include "passes/pass.h"
 #include "runtime/onnxc_rt.h"
 #include "runtime/rt_params.h"
 
@@ -523,6 +524,33 @@ static void test_computed_shape_inputs(void **state) {
     fx_free(&f);
 }
 
+/* Shape -> Gather -> Unsqueeze -> Concat -> Reshape: the shape chain resolves during inference,
+ * so Reshape sees a constant [2, -1] and x [2,3,4] becomes [2,12]. */
+static void test_shape_chain(void **state) {
+    (void)state;
+    Fx f;
+    fx_init(&f);
+    int64_t dx[] = {2, 3, 4};
+    IrValue *x = mkval(&f, "x", IR_DT_FLOAT, 3, dx);
+    IrNode *sh = mknode(&f, "Shape", 13, 1, (IrValue *[]){x});
+    IrValue *zero = mkval(&f, "zero", IR_DT_INT64, 0, NULL);
+    zero->init = ir_tensor_new(f.g->arena, IR_DT_INT64, 0, NULL); /* scalar 0 */
+    IrNode *g = mknode(&f, "Gather", 13, 2, (IrValue *[]){sh->out[0], zero});
+    IrValue *ax = mkints(&f, "ax", 1, (int64_t[]){0});
+    IrNode *u = mknode(&f, "Unsqueeze", 13, 2, (IrValue *[]){g->out[0], ax});
+    IrValue *m1 = mkints(&f, "m1", 1, (int64_t[]){-1});
+    IrNode *c = mknode(&f, "Concat", 13, 2, (IrValue *[]){u->out[0], m1});
+    ir_node_add_attr(c, "axis", IR_ATTR_INT)->i = 0;
+    IrNode *r = mknode(&f, "Reshape", 14, 2, (IrValue *[]){x, c->out[0]});
+    assert_int_equal(pass_infer(f.g, &f.d), 0);
+    assert_non_null(c->out[0]->init);
+    assert_i64(c->out[0]->init->data, (int64_t[]){2, -1}, 2);
+    assert_int_equal(r->out[0]->type.rank, 2);
+    assert_int_equal(r->out[0]->type.dims[0].value, 2);
+    assert_int_equal(r->out[0]->type.dims[1].value, 12);
+    fx_free(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gather_kernels),
@@ -533,6 +561,7 @@ int main(void) {
         cmocka_unit_test(test_trilu_cumsum_eye_d2s),
         cmocka_unit_test(test_compile_time_values),
         cmocka_unit_test(test_computed_shape_inputs),
+        cmocka_unit_test(test_shape_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
