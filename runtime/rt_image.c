@@ -787,7 +787,9 @@ static int img_matmul_acc(RtCtx *ctx, const RtTensor *a, const RtTensor *azp, co
                 int32_t av = img_q(a->data, a->dtype, oa + i * k + kk) - za;
                 for (int64_t j = 0; j < n; j++) {
                     int32_t zb = bzp ? img_q(bzp->data, bzp->dtype, bzn > 1 ? j : 0) : 0;
-                    c[i * n + j] += av * (img_q(b->data, b->dtype, ob + kk * n + j) - zb);
+                    int32_t bv = img_q(b->data, b->dtype, ob + kk * n + j) - zb;
+                    /* wraps like the reference's int32 on overflow (no signed overflow in C) */
+                    c[i * n + j] = (int32_t)((uint32_t)c[i * n + j] + (uint32_t)av * (uint32_t)bv);
                 }
             }
         }
@@ -867,7 +869,7 @@ static int img_conv_acc(RtCtx *ctx, const RtConvIntParams *p, const RtTensor *x,
             for (int64_t o = 0; o < osz; o++) {
                 int64_t t = o;
                 for (int i = ns - 1; i >= 0; i--) { op[i] = t % y->dims[2 + i]; t /= y->dims[2 + i]; }
-                int32_t s = 0;
+                uint32_t s = 0; /* wraps like the reference's int32 */
                 for (int64_t kk = 0; kk < ksz; kk++) {
                     int64_t u = kk, off = 0;
                     int inside = 1;
@@ -879,10 +881,11 @@ static int img_conv_acc(RtCtx *ctx, const RtConvIntParams *p, const RtTensor *x,
                     }
                     if (!inside) continue;
                     for (int64_t ci = 0; ci < cg; ci++)
-                        s += (img_q(x->data, x->dtype, (n * c + g0 + ci) * isz + off) - zx) *
-                             (img_q(w->data, w->dtype, (mm * cg + ci) * ksz + kk) - zw);
+                        s += (uint32_t)(img_q(x->data, x->dtype, (n * c + g0 + ci) * isz + off) -
+                                        zx) *
+                             (uint32_t)(img_q(w->data, w->dtype, (mm * cg + ci) * ksz + kk) - zw);
                 }
-                acc[(n * m + mm) * osz + o] = s;
+                acc[(n * m + mm) * osz + o] = (int32_t)s;
             }
         }
     return 0;
@@ -921,7 +924,8 @@ int rt_k_qlinear_conv(RtCtx *ctx, const void *params, const RtTensor *in, int ni
     if (!rc)
         for (int64_t e = 0; e < ny; e++) {
             int64_t ch = osz ? (e / osz) % m : 0;
-            int32_t a = acc[e] + (bias ? ((const int32_t *)bias->data)[ch] : 0);
+            int32_t a = (int32_t)((uint32_t)acc[e] +
+                                  (uint32_t)(bias ? ((const int32_t *)bias->data)[ch] : 0));
             double mult = img_mult(img_param(&in[1], 0, 1.0),
                                    img_load(in[4].data, in[4].dtype, nws > 1 ? ch : 0),
                                    img_param(&in[6], 0, 1.0), in[1].dtype);
