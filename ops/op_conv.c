@@ -142,7 +142,12 @@ static int win_out_dim(IrNode *n, IrDiag *d, const WinAttrs *a, int i, int64_t i
     case AP_SAME_UPPER:
     case AP_SAME_LOWER: {
         int64_t o = in / s + (in % s != 0);
-        int64_t total = (o > 0 ? (o - 1) * s : 0) + dk - in;
+        /* checked: hostile dims/dilations (docs/HARDENING.md, tests/test_limits.c) */
+        int64_t total;
+        if (ir_add_i64(o > 0 ? (o - 1) * s : 0, dk - in, &total)) {
+            ir_error(d, n, "padded extent overflows along spatial dim %d", i);
+            return -1;
+        }
         if (total < 0) total = 0;
         if (a->auto_pad == AP_SAME_UPPER) {
             *pb = total / 2;
@@ -164,17 +169,26 @@ static int win_out_dim(IrNode *n, IrDiag *d, const WinAttrs *a, int i, int64_t i
         return 0;
     default: {
         int64_t b = a->pads[i], e = a->pads[a->ns + i];
-        int64_t padded = in + b + e;
+        int64_t padded, inb, tmp;
+        /* checked: pads and dims come from the file (docs/HARDENING.md, tests/test_limits.c) */
+        if (ir_add_i64(in, b, &inb) || ir_add_i64(inb, e, &padded)) {
+            ir_error(d, n, "padded input size overflows along spatial dim %d", i);
+            return -1;
+        }
         if (padded < dk) {
             ir_error(d, n, "kernel extent %lld is larger than the padded input (%lld) along "
                      "spatial dim %d", (long long)dk, (long long)padded, i);
             return -1;
         }
         int64_t num = padded - dk;
+        if (ir_add_i64(num, s - 1, &tmp)) {
+            ir_error(d, n, "padded input size overflows along spatial dim %d", i);
+            return -1;
+        }
         int64_t o = num / s + 1;
         if (a->ceil_mode) {
             o = (num + s - 1) / s + 1;
-            if ((o - 1) * s >= in + b) o--; /* last window would start in the end padding */
+            if ((o - 1) * s >= inb) o--; /* last window would start in the end padding */
         }
         *pb = b;
         *pe = e;
