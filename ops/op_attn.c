@@ -11,8 +11,10 @@
  *    softmax_precision is accepted; the kernel always computes in float.
  *  - RotaryEmbedding: X 4-D [B, heads, S, D] or 3-D [B, S, heads * D] (num_heads required),
  *    cos/sin caches [B, S, rot / 2] or [max_position, rot / 2] with position_ids [B, S].
+ *  - CausalConvWithState (opset 27): depthwise causal conv of input [B, C, L] with weight
+ *    [C, 1, K], optional bias [C] and past_state [B, C, K - 1]; outputs [B, C, L] and
+ *    present_state [B, C, K - 1]; activation "none", "silu" or "swish".
  */
-#include <math.h>
 #include <string.h>
 
 #include "ops/op.h"
@@ -246,5 +248,49 @@ static int lower_rotary(IrNode *n, IrDiag *d) {
     return 0;
 }
 
+/* ---------------------------------------------------------------- CausalConvWithState */
+
+static int infer_causal_conv(IrNode *n, IrDiag *d) {
+    const IrType *x = op_input_tensor(n, d, 0), *w = op_input_tensor(n, d, 1);
+    if (!x || !w)
+        return -1;
+    if (!attn_is_float(x->dtype) || w->dtype != x->dtype || x->rank != 3 || w->rank != 3) {
+        ir_error(d, n, "input and weight must be 3-D tensors of one float type");
+        return -1;
+    }
+    for (int i = 2; i < 4; i++)
+        if (ir_node_in(n, i)) {
+            const IrType *t = op_input_tensor(n, d, i);
+            if (!t)
+                return -1;
+            if (t->dtype != x->dtype || t->rank != (i == 2 ? 1 : 3)) {
+                ir_error(d, n, "%s must be a %d-D tensor of the input's type",
+                         i == 2 ? "bias" : "past_state", i == 2 ? 1 : 3);
+                return -1;
+            }
+        }
+    const char *act = ir_attr_string(n, "activation", "none");
+    if (strcmp(act, "none") && strcmp(act, "silu") && strcmp(act, "swish")) {
+        ir_error(d, n, "activation '%s' is not one of none, silu, swish", act);
+        return -1;
+    }
+    int64_t k = dimv(w, 2);
+    IrDim st[3] = {x->dims[0], x->dims[1], mkdim(k >= 1 ? k - 1 : -1)};
+    if (op_set_output(n, 0, x->dtype, 3, x->dims) || op_set_output(n, 1, x->dtype, 3, st)) {
+        ir_error(d, n, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int lower_causal_conv(IrNode *n, IrDiag *d) {
+    RtCausalConvParams *p = op_params(n, d, "rt_k_causal_conv_state", sizeof *p);
+    if (!p)
+        return -1;
+    p->silu = strcmp(ir_attr_string(n, "activation", "none"), "none") != 0;
+    return 0;
+}
+
+const OpHooks op_hooks_CausalConvWithState = {infer_causal_conv, lower_causal_conv, NULL};
 const OpHooks op_hooks_Attention = {infer_attention, lower_attention, NULL};
 const OpHooks op_hooks_RotaryEmbedding = {infer_rotary, lower_rotary, NULL};

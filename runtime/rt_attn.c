@@ -332,3 +332,55 @@ int rt_k_rotary_embedding(RtCtx *ctx, const void *params, const RtTensor *in, in
         }
     return 0;
 }
+
+/* ---------------------------------------------------------------- CausalConvWithState */
+
+/* out[b, c, t] = bias[c] + sum_k w[c, 0, k] * padded[b, c, t + k], where padded is past_state
+ * (or K - 1 zeros) followed by input; present_state = the last K - 1 positions of padded. */
+int rt_k_causal_conv_state(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
+                           RtTensor *out, int nout) {
+    static const RtCausalConvParams dflt = {0};
+    const RtCausalConvParams *pp = params ? (const RtCausalConvParams *)params : &dflt;
+    if (!in || !out || nin < 2 || nout < 1 || !attn_has(out, nout, 0))
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "CausalConvWithState: expects input, weight, output");
+    const RtTensor *x = &in[0], *w = &in[1];
+    const RtTensor *bias = attn_has(in, nin, 2) ? &in[2] : NULL;
+    const RtTensor *past = attn_has(in, nin, 3) ? &in[3] : NULL;
+    RtTensor *y = &out[0], *pres = attn_has(out, nout, 1) ? &out[1] : NULL;
+    if (x->rank != 3 || w->rank != 3 || !attn_float_type(x->dtype) || !attn_float_type(w->dtype) ||
+        !attn_float_type(y->dtype) || (bias && !attn_float_type(bias->dtype)) ||
+        (past && !attn_float_type(past->dtype)) || (pres && !attn_float_type(pres->dtype)))
+        return rt_fail(ctx, ONNXC_ERR_TYPE, "CausalConvWithState: input and weight must be 3-D "
+                       "float tensors");
+    int64_t B = x->dims[0], C = x->dims[1], L = x->dims[2], K = w->dims[2];
+    int64_t ew[3] = {C, 1, K}, es[3] = {B, C, K - 1};
+    if (K < 1 || !attn_dims_are(w, 3, ew) || !attn_dims_are(y, 3, x->dims) ||
+        (bias && rt_numel(bias) != C) || (past && !attn_dims_are(past, 3, es)) ||
+        (pres && !attn_dims_are(pres, 3, es)))
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "CausalConvWithState: weight must be [C, 1, K], bias "
+                       "[C], past/present state [B, C, K - 1]");
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t c = 0; c < C; c++) {
+            int64_t xr = (b * C + c) * L, sr = (b * C + c) * (K - 1);
+            for (int64_t t = 0; t < L + K - 1; t++) {
+                /* padded position t + k: state position if < K - 1, else input position */
+                if (t < L) {
+                    float acc = bias ? attn_ld(bias, c) : 0.0f;
+                    for (int64_t k = 0; k < K; k++) {
+                        int64_t p = t + k - (K - 1);
+                        float v = p >= 0 ? attn_ld(x, xr + p) : past ? attn_ld(past, sr + K - 1 + p) : 0.0f;
+                        acc += attn_ld(w, c * K + k) * v;
+                    }
+                    if (pp->silu)
+                        acc = acc / (1.0f + expf(-acc));
+                    attn_st(y, xr + t, acc);
+                }
+                if (pres && t >= L) {
+                    int64_t p = t - (K - 1); /* padded index t -> input index */
+                    float v = p >= 0 ? attn_ld(x, xr + p) : past ? attn_ld(past, sr + K - 1 + p) : 0.0f;
+                    attn_st(pres, sr + t - L, v);
+                }
+            }
+        }
+    return 0;
+}

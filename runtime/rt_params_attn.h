@@ -24,4 +24,11 @@ typedef struct RtRotaryParams {
     int32_t num_heads;   /* heads of a 3-D X (required then) */
 } RtRotaryParams;
 
+/* CausalConvWithState (rt_k_causal_conv_state): depthwise causal 1-D convolution of input
+ * [B, C, L] with weight [C, 1, K], optional bias [C], left-padded by past_state [B, C, K - 1]
+ * (zeros when absent); outputs output [B, C, L] and present_state [B, C, K - 1]. */
+typedef struct RtCausalConvParams {
+    int32_t silu; /* nonzero: output = x * sigmoid(x) (activation "silu" / "swish") */
+} RtCausalConvParams;
+
 #endif

@@ -196,6 +196,35 @@ static void test_rotary(void **state) {
     assert_int_equal(run_k("rt_k_rotary_embedding", &p3, in3, 4, out3, 1), ONNXC_ERR_RUNTIME);
 }
 
+/* ------------------------------------------------------------------ CausalConvWithState */
+
+/* C = 1, K = 3, weights [1, 2, 3]: y[t] = x[t-2] + 2 x[t-1] + 3 x[t] over past state + input. */
+static void test_causal_conv(void **state) {
+    (void)state;
+    float x[3] = {1, 2, 3}, w[3] = {1, 2, 3}, b[1] = {10}, past[2] = {4, 5}, y[3], st[2];
+    int64_t dx[3] = {1, 1, 3}, dw[3] = {1, 1, 3}, db[1] = {1}, ds[3] = {1, 1, 2};
+    RtCausalConvParams p = {0};
+    RtTensor in[4] = {tn(x, IR_DT_FLOAT, 3, dx), tn(w, IR_DT_FLOAT, 3, dw), absent, absent};
+    RtTensor out[2] = {tn(y, IR_DT_FLOAT, 3, dx), tn(st, IR_DT_FLOAT, 3, ds)};
+    assert_int_equal(run_k("rt_k_causal_conv_state", &p, in, 4, out, 2), 0);
+    near_f(y, (const double[]){3, 8, 14}, 3, 1e-6); /* zero state */
+    near_f(st, (const double[]){2, 3}, 2, 0);
+    in[2] = tn(b, IR_DT_FLOAT, 1, db);
+    in[3] = tn(past, IR_DT_FLOAT, 3, ds);
+    assert_int_equal(run_k("rt_k_causal_conv_state", &p, in, 4, out, 2), 0);
+    /* padded [4, 5, 1, 2, 3]: 4 + 10 + 3 = 17, 5 + 2 + 6 = 13, 1 + 4 + 9 = 14, plus bias 10 */
+    near_f(y, (const double[]){27, 23, 24}, 3, 1e-6);
+    near_f(st, (const double[]){2, 3}, 2, 0);
+    /* silu: 27 * sigmoid(27) */
+    p.silu = 1;
+    assert_int_equal(run_k("rt_k_causal_conv_state", &p, in, 4, out, 2), 0);
+    near_f(y, (const double[]){27.0 / (1.0 + exp(-27.0))}, 1, 1e-6);
+    /* a past state of the wrong length is refused */
+    int64_t dbad[3] = {1, 1, 1};
+    in[3] = tn(past, IR_DT_FLOAT, 3, dbad);
+    assert_int_equal(run_k("rt_k_causal_conv_state", &p, in, 4, out, 2), ONNXC_ERR_SHAPE);
+}
+
 /* ------------------------------------------------------------------ malformed calls */
 
 static void test_kernel_errors(void **state) {
@@ -332,6 +361,7 @@ int main(void) {
         cmocka_unit_test(test_attention_basic),
         cmocka_unit_test(test_attention_gqa_softcap),
         cmocka_unit_test(test_rotary),
+        cmocka_unit_test(test_causal_conv),
         cmocka_unit_test(test_kernel_errors),
         cmocka_unit_test(test_infer_lower),
     };
