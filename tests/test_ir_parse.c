@@ -7,7 +7,9 @@
  *    error with line:column, never a crash.
  *  - Round trip over the ONNX backend test data (env ONNXC_BACKEND_TESTS or
  *    /work/shared/onnx-backend-tests; skipped when absent): print (full) -> parse -> print gives
- *    byte-identical text for every model whose full text is at most ROUNDTRIP_MAX_BYTES.
+ *    byte-identical text for every model whose full text is at most ROUNDTRIP_MAX_BYTES; the
+ *    same after the compile pipeline (onnxc_prepare: inferred types and constants, optimisation
+ *    passes, kernels, workspace offsets) for every model it accepts.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -25,6 +27,7 @@
 
 #include "frontend/fe.h"
 #include "ir/ir.h"
+#include "passes/pass.h"
 
 /* Models whose full text is larger are counted and skipped (keeps the test fast). */
 #define ROUNDTRIP_MAX_BYTES ((size_t)16 << 20)
@@ -531,17 +534,27 @@ static const char *backend_root(void) {
     return e && *e ? e : "/work/shared/onnx-backend-tests";
 }
 
+/* Set by the test: run onnxc_prepare before printing, on every PREPARE_EVERY-th model (the
+ * pipeline takes most of the time: about 40 ms per model). */
+static int g_prepare;
+#define PREPARE_EVERY 5
+
 typedef struct RtStats {
     int models;      /* .onnx files found */
     int load_fail;   /* not loadable by the frontend (not the parser's business) */
     int skipped_big; /* full text above ROUNDTRIP_MAX_BYTES */
     int ok;          /* byte-identical round trip */
     int fail;        /* parse error or different text */
+    int prep_fail;   /* refused by onnxc_prepare (unsupported operators ...) */
+    int sampled;     /* models actually tried */
     size_t bytes;    /* total text parsed */
 } RtStats;
 
 static void roundtrip_file(const char *path, RtStats *st) {
     st->models++;
+    if (g_prepare && st->models % PREPARE_EVERY != 0)
+        return;
+    st->sampled++;
     IrDiag d;
     ir_diag_init(&d, path);
     IrModel *m = fe_load_model(path, NULL, &d);
@@ -549,6 +562,20 @@ static void roundtrip_file(const char *path, RtStats *st) {
         st->load_fail++;
         ir_diag_free(&d);
         return;
+    }
+    if (g_prepare) {
+        OnnxcCompileOptions o;
+        onnxc_options_default(&o);
+        IrDiag pd;
+        ir_diag_init(&pd, path);
+        int r = onnxc_prepare(m, &o, &pd);
+        ir_diag_free(&pd);
+        if (r != 0) {
+            st->prep_fail++;
+            ir_model_destroy(m);
+            ir_diag_free(&d);
+            return;
+        }
     }
     size_t len;
     char *text = model_text(m, 1, &len);
@@ -651,6 +678,32 @@ static void test_backend_roundtrip(void **state) {
     assert_true(st.ok > 0);
 }
 
+/* The IR after the compile pipeline has everything the format can show: inferred symbolic
+ * types, constants on node outputs (= @value, = [...]), kernels, @ws+ offsets, workspace_bytes. */
+static void test_backend_prepared_roundtrip(void **state) {
+    (void)state;
+    const char *root = backend_root();
+    struct stat sb;
+    if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        print_message("SKIP: ONNX backend test data not found at %s (set ONNXC_BACKEND_TESTS)\n",
+                      root);
+        skip();
+    }
+    RtStats st = {0};
+    g_prepare = 1;
+    clock_t t0 = clock();
+    walk(root, 0, &st);
+    g_prepare = 0;
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    print_message("IR text round trip after onnxc_prepare: %d of %d models sampled, %d identical, "
+                  "%d failed, %d refused by the pipeline, %d skipped (full text above %zu MB); "
+                  "%.1f MB of text, %.1f s CPU\n", st.sampled, st.models, st.ok, st.fail,
+                  st.prep_fail, st.skipped_big,
+                  ROUNDTRIP_MAX_BYTES >> 20, (double)st.bytes / 1e6, secs);
+    assert_int_equal(st.fail, 0);
+    assert_true(st.ok > 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_everything_roundtrips),
@@ -660,6 +713,7 @@ int main(void) {
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_random_corruption),
         cmocka_unit_test(test_backend_roundtrip),
+        cmocka_unit_test(test_backend_prepared_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
