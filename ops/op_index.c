@@ -641,7 +641,7 @@ static int split_infer(IrNode *n, IrDiag *d) {
     }
     int64_t chunk;
     if (n->opset >= 18) {
-        chunk = (dim + parts - 1) / parts;
+        chunk = dim / parts + (dim % parts != 0); /* ceil without overflow (dim may be INT64_MAX) */
         if (parts > 1 && chunk * (parts - 1) > dim) {
             ir_error(d, n, "cannot split %lld into %lld parts", (long long)dim, (long long)parts);
             return -1;
