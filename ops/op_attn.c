@@ -14,6 +14,9 @@
  *  - CausalConvWithState (opset 27): depthwise causal conv of input [B, C, L] with weight
  *    [C, 1, K], optional bias [C] and past_state [B, C, K - 1]; outputs [B, C, L] and
  *    present_state [B, C, K - 1]; activation "none", "silu" or "swish".
+ *  - LinearAttention (opset 27): 3-D query/key/value with q_num_heads/kv_num_heads, optional
+ *    past_state, decay and beta selected by update_rule (linear, gated, delta, gated_delta);
+ *    chunk_size is a tuning hint without effect on the result.
  */
 #include <string.h>
 
@@ -291,6 +294,77 @@ static int lower_causal_conv(IrNode *n, IrDiag *d) {
     return 0;
 }
 
+/* ---------------------------------------------------------------- LinearAttention */
+
+/* update_rule -> gating/delta flags; -1 + diag if unknown. */
+static int linattn_rule(IrNode *n, IrDiag *d, int *gating, int *delta) {
+    const char *r = ir_attr_string(n, "update_rule", "gated_delta");
+    *gating = !strcmp(r, "gated") || !strcmp(r, "gated_delta");
+    *delta = !strcmp(r, "delta") || !strcmp(r, "gated_delta");
+    if (!*gating && !*delta && strcmp(r, "linear")) {
+        ir_error(d, n, "update_rule '%s' is not one of linear, gated, delta, gated_delta", r);
+        return -1;
+    }
+    if (*gating != (ir_node_in(n, 4) != NULL) || *delta != (ir_node_in(n, 5) != NULL)) {
+        ir_error(d, n, "update_rule '%s' %s decay and %s beta", r, *gating ? "needs" : "forbids",
+                 *delta ? "needs" : "forbids");
+        return -1;
+    }
+    return 0;
+}
+
+static int infer_linear_attention(IrNode *n, IrDiag *d) {
+    int gating, delta;
+    if (linattn_rule(n, d, &gating, &delta))
+        return -1;
+    const IrType *q = op_input_tensor(n, d, 0), *k = op_input_tensor(n, d, 1),
+                 *v = op_input_tensor(n, d, 2);
+    if (!q || !k || !v)
+        return -1;
+    if (!attn_is_float(q->dtype) || k->dtype != q->dtype || v->dtype != q->dtype ||
+        q->rank != 3 || k->rank != 3 || v->rank != 3) {
+        ir_error(d, n, "query, key, value must be 3-D tensors of one float type");
+        return -1;
+    }
+    int64_t hq = ir_attr_int(n, "q_num_heads", 0), hkv = ir_attr_int(n, "kv_num_heads", 0);
+    if (hq <= 0 || hkv <= 0 || hq % hkv) {
+        ir_error(d, n, "q_num_heads (%lld) must be a positive multiple of kv_num_heads (%lld)",
+                 (long long)hq, (long long)hkv);
+        return -1;
+    }
+    int64_t dk = ddiv(dimv(q, 2), hq), dv = ddiv(dimv(v, 2), hkv);
+    IrDim y[3] = {q->dims[0], q->dims[1], mkdim(dmul(hq, dv))};
+    IrDim st[4] = {q->dims[0], mkdim(hkv), mkdim(dk), mkdim(dv)};
+    IrDType sdt = q->dtype;
+    if (ir_node_in(n, 3)) {
+        const IrType *p = op_input_tensor(n, d, 3);
+        if (!p)
+            return -1;
+        sdt = p->dtype;
+    }
+    if (op_set_output(n, 0, q->dtype, 3, y) || op_set_output(n, 1, sdt, 4, st)) {
+        ir_error(d, n, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int lower_linear_attention(IrNode *n, IrDiag *d) {
+    int gating, delta;
+    if (linattn_rule(n, d, &gating, &delta))
+        return -1;
+    RtLinearAttnParams *p = op_params(n, d, "rt_k_linear_attention", sizeof *p);
+    if (!p)
+        return -1;
+    p->q_heads = (int32_t)ir_attr_int(n, "q_num_heads", 0);
+    p->kv_heads = (int32_t)ir_attr_int(n, "kv_num_heads", 0);
+    p->gating = gating;
+    p->delta = delta;
+    p->scale = ir_attr_float(n, "scale", 0.0f);
+    return 0;
+}
+
+const OpHooks op_hooks_LinearAttention = {infer_linear_attention, lower_linear_attention, NULL};
 const OpHooks op_hooks_CausalConvWithState = {infer_causal_conv, lower_causal_conv, NULL};
 const OpHooks op_hooks_Attention = {infer_attention, lower_attention, NULL};
 const OpHooks op_hooks_RotaryEmbedding = {infer_rotary, lower_rotary, NULL};

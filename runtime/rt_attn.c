@@ -384,3 +384,84 @@ int rt_k_causal_conv_state(RtCtx *ctx, const void *params, const RtTensor *in, i
         }
     return 0;
 }
+
+/* ---------------------------------------------------------------- LinearAttention */
+
+/* The recurrence of RtLinearAttnParams, computed in float with one state per (batch, kv head)
+ * (one allocation of Hkv * dk * dv + dv floats per call). */
+int rt_k_linear_attention(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
+                          RtTensor *out, int nout) {
+    static const RtLinearAttnParams dflt = {0, 0, 0, 0, 0.0f};
+    const RtLinearAttnParams *pp = params ? (const RtLinearAttnParams *)params : &dflt;
+    if (!in || !out || nin < 3 || nout < 1 || !attn_has(out, nout, 0))
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "LinearAttention: expects query, key, value, output");
+    const RtTensor *q = &in[0], *k = &in[1], *v = &in[2];
+    const RtTensor *past = attn_has(in, nin, 3) ? &in[3] : NULL;
+    const RtTensor *dec = attn_has(in, nin, 4) ? &in[4] : NULL;
+    const RtTensor *beta = attn_has(in, nin, 5) ? &in[5] : NULL;
+    RtTensor *y = &out[0], *pres = attn_has(out, nout, 1) ? &out[1] : NULL;
+    int64_t Hq = pp->q_heads, Hkv = pp->kv_heads;
+    for (int i = 0; i < 6; i++)
+        if (attn_has(in, nin, i) && (in[i].rank != (i == 3 ? 4 : 3) || !attn_float_type(in[i].dtype)))
+            return rt_fail(ctx, ONNXC_ERR_TYPE, "LinearAttention: input %d has the wrong rank or type", i);
+    if (Hq <= 0 || Hkv <= 0 || Hq % Hkv || q->dims[2] % Hq || v->dims[2] % Hkv ||
+        !attn_float_type(y->dtype) || (pres && !attn_float_type(pres->dtype)))
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "LinearAttention: bad head counts or output types");
+    int64_t B = q->dims[0], T = q->dims[1], dk = q->dims[2] / Hq, dv = v->dims[2] / Hkv;
+    int64_t ek[3] = {B, T, Hkv * dk}, ey[3] = {B, T, Hq * dv}, es[4] = {B, Hkv, dk, dv};
+    int64_t dl = dec ? dec->dims[2] : 0, bl = beta ? beta->dims[2] : 0;
+    if (!attn_dims_are(k, 3, ek) || v->dims[0] != B || v->dims[1] != T || !attn_dims_are(y, 3, ey) ||
+        (pres && !attn_dims_are(pres, 4, es)) || (past && !attn_dims_are(past, 4, es)) ||
+        (!dec != !pp->gating) || (!beta != !pp->delta) ||
+        (dec && (dec->dims[0] != B || dec->dims[1] != T || (dl != Hkv && dl != Hkv * dk))) ||
+        (beta && (beta->dims[0] != B || beta->dims[1] != T || (bl != Hkv && bl != 1))))
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "LinearAttention: input shapes do not agree "
+                       "(or decay/beta do not match update_rule)");
+    float *S = malloc((size_t)(Hkv * dk * dv + dv + 1) * sizeof(float));
+    if (!S)
+        return rt_fail(ctx, ONNXC_ERR_NOMEM, "LinearAttention: cannot allocate the state");
+    float *vt = S + Hkv * dk * dv;
+    float scale = pp->scale > 0.0f ? pp->scale : 1.0f / sqrtf((float)(dk > 0 ? dk : 1));
+    for (int64_t b = 0; b < B; b++) {
+        for (int64_t i = 0; i < Hkv * dk * dv; i++)
+            S[i] = past ? attn_ld(past, b * Hkv * dk * dv + i) : 0.0f;
+        for (int64_t t = 0; t < T; t++) {
+            int64_t row = b * T + t;
+            for (int64_t h = 0; h < Hkv; h++) {
+                float *Sh = S + h * dk * dv;
+                for (int64_t d = 0; dec && d < dk; d++) {
+                    float g = expf(attn_ld(dec, row * dl + (dl == Hkv ? h : h * dk + d)));
+                    for (int64_t m = 0; m < dv; m++)
+                        Sh[d * dv + m] *= g;
+                }
+                for (int64_t m = 0; m < dv; m++) {
+                    vt[m] = attn_ld(v, row * Hkv * dv + h * dv + m);
+                    if (beta) {
+                        float r = 0.0f;
+                        for (int64_t d = 0; d < dk; d++)
+                            r += Sh[d * dv + m] * attn_ld(k, row * Hkv * dk + h * dk + d);
+                        vt[m] = attn_ld(beta, row * bl + (bl == 1 ? 0 : h)) * (vt[m] - r);
+                    }
+                }
+                for (int64_t d = 0; d < dk; d++) {
+                    float kd = attn_ld(k, row * Hkv * dk + h * dk + d);
+                    for (int64_t m = 0; m < dv; m++)
+                        Sh[d * dv + m] += kd * vt[m];
+                }
+            }
+            for (int64_t h = 0; h < Hq; h++) {
+                const float *Sh = S + (h / (Hq / Hkv)) * dk * dv;
+                for (int64_t m = 0; m < dv; m++) {
+                    float acc = 0.0f;
+                    for (int64_t d = 0; d < dk; d++)
+                        acc += attn_ld(q, row * Hq * dk + h * dk + d) * Sh[d * dv + m];
+                    attn_st(y, row * Hq * dv + h * dv + m, scale * acc);
+                }
+            }
+        }
+        for (int64_t i = 0; pres && i < Hkv * dk * dv; i++)
+            attn_st(pres, b * Hkv * dk * dv + i, S[i]);
+    }
+    free(S);
+    return 0;
+}

@@ -31,4 +31,17 @@ typedef struct RtCausalConvParams {
     int32_t silu; /* nonzero: output = x * sigmoid(x) (activation "silu" / "swish") */
 } RtCausalConvParams;
 
+/* LinearAttention (rt_k_linear_attention): query [B, T, Hq * dk], key [B, T, Hkv * dk], value
+ * [B, T, Hkv * dv], optional past_state [B, Hkv, dk, dv], decay [B, T, Hkv or Hkv * dk] and
+ * beta [B, T, Hkv or 1]; outputs output [B, T, Hq * dv] and present_state [B, Hkv, dk, dv].
+ * Per step t and kv head: S *= exp(decay) (gating); v' = beta (v - S^T k) (delta rule);
+ * S += k v'^T; output for query head h (kv head h / (Hq / Hkv)) = scale q^T S. */
+typedef struct RtLinearAttnParams {
+    int32_t q_heads;  /* q_num_heads */
+    int32_t kv_heads; /* kv_num_heads */
+    int32_t gating;   /* update_rule "gated" or "gated_delta": decay input used */
+    int32_t delta;    /* update_rule "delta" or "gated_delta": beta input used */
+    float scale;      /* > 0: the scale; 0: 1 / sqrt(dk) */
+} RtLinearAttnParams;
+
 #endif

@@ -225,6 +225,39 @@ static void test_causal_conv(void **state) {
     assert_int_equal(run_k("rt_k_causal_conv_state", &p, in, 4, out, 2), ONNXC_ERR_SHAPE);
 }
 
+/* ------------------------------------------------------------------ LinearAttention */
+
+/* One head, dk = dv = 1, q = [1, 1], k = [1, 2], v = [3, 4], scale 1:
+ * linear: S = 3, then 3 + 2 * 4 = 11; gated (decay log 0.5): 3, then 1.5 + 8 = 9.5;
+ * delta (beta 1): v' = 3 - 0, S = 3; v' = 4 - 2 * 3 = -2, S = 3 + 2 * -2 = -1. */
+static void test_linear_attention(void **state) {
+    (void)state;
+    float q[2] = {1, 1}, k[2] = {1, 2}, v[2] = {3, 4}, y[2], st[1];
+    float dec[2] = {(float)log(0.5), (float)log(0.5)}, beta[2] = {1, 1}, past[1] = {1};
+    int64_t d3[3] = {1, 2, 1}, ds[4] = {1, 1, 1, 1};
+    RtLinearAttnParams p = {1, 1, 0, 0, 1.0f};
+    RtTensor in[6] = {tn(q, IR_DT_FLOAT, 3, d3), tn(k, IR_DT_FLOAT, 3, d3),
+                      tn(v, IR_DT_FLOAT, 3, d3), absent, absent, absent};
+    RtTensor out[2] = {tn(y, IR_DT_FLOAT, 3, d3), tn(st, IR_DT_FLOAT, 4, ds)};
+    assert_int_equal(run_k("rt_k_linear_attention", &p, in, 6, out, 2), 0);
+    near_f(y, (const double[]){3, 11}, 2, 1e-6);
+    near_f(st, (const double[]){11}, 1, 1e-6);
+    in[3] = tn(past, IR_DT_FLOAT, 4, ds); /* past state 1 adds 1 to both outputs */
+    assert_int_equal(run_k("rt_k_linear_attention", &p, in, 6, out, 2), 0);
+    near_f(y, (const double[]){4, 12}, 2, 1e-6);
+    in[3] = absent;
+    in[4] = tn(dec, IR_DT_FLOAT, 3, d3);
+    assert_int_equal(run_k("rt_k_linear_attention", &p, in, 6, out, 2), ONNXC_ERR_SHAPE);
+    p.gating = 1;
+    assert_int_equal(run_k("rt_k_linear_attention", &p, in, 6, out, 2), 0);
+    near_f(y, (const double[]){3, 9.5}, 2, 1e-6);
+    p.gating = 0, p.delta = 1;
+    in[4] = absent;
+    in[5] = tn(beta, IR_DT_FLOAT, 3, d3);
+    assert_int_equal(run_k("rt_k_linear_attention", &p, in, 6, out, 2), 0);
+    near_f(y, (const double[]){3, -1}, 2, 1e-6);
+}
+
 /* ------------------------------------------------------------------ malformed calls */
 
 static void test_kernel_errors(void **state) {
@@ -362,6 +395,7 @@ int main(void) {
         cmocka_unit_test(test_attention_gqa_softcap),
         cmocka_unit_test(test_rotary),
         cmocka_unit_test(test_causal_conv),
+        cmocka_unit_test(test_linear_attention),
         cmocka_unit_test(test_kernel_errors),
         cmocka_unit_test(test_infer_lower),
     };
