@@ -7,8 +7,13 @@
  * ReduceMin also 12/20; ReduceSum 1/11/13), ArgMax/ArgMin (1/11/12/13), Max/Min (1/6/8/12/13),
  * Sum/Mean (1/6/8/13).
  *  - Axes: an `axes` attribute before opset 18 (13 for ReduceSum), the optional input 1 from then
- *    on. Only a constant axes input (an initializer or folded constant) is supported: the output
- *    shape depends on it. Negative axes count from the end; a repeated axis counts once.
+ *    on. The output shape depends on the axes: a constant axes input (an initializer or folded
+ *    constant) gives it at compile time; an axes input computed at run time is accepted when the
+ *    model declares a static output type (graph output or value_info; or the type of a value
+ *    it reaches through unary elementwise ops and casts): that shape is kept and the kernel
+ *    reads the axes from input 1, validates them (range, no repeats) and fails unless they give
+ *    the declared shape. Negative axes count from the end; a repeated constant axis counts
+ *    once.
  *  - Absent or empty axes reduce over every axis, unless noop_with_empty_axes (opset 18, 13 for
  *    ReduceSum) is set: then nothing is reduced and only the elementwise part of the reduction
  *    is applied (ReduceL1 gives |x|, ReduceSumSquare x*x, ...).
@@ -88,9 +93,9 @@ static int red_axes(IrNode *n, IrDiag *d, int rank, uint64_t *mask) {
         IrValue *av = ir_node_in(n, 1);
         if (av) {
             if (!av->init) {
-                ir_error(d, n, "unsupported: axes input '%s' is not a constant (only constant "
-                         "axes are supported, because the output shape depends on them)",
-                         av->name);
+                ir_error(d, n, "unsupported: axes input '%s' is not a constant and the output "
+                         "has no declared static type of a shape the axes could give (the "
+                         "output shape depends on the axes)", av->name);
                 return -1;
             }
             if (av->init->dtype != IR_DT_INT64 && av->init->dtype != IR_DT_INT32) {
@@ -142,6 +147,71 @@ static int red_axes(IrNode *n, IrDiag *d, int rank, uint64_t *mask) {
     return 0;
 }
 
+/* 1 when node n takes its axes from input 1 and that input is present but not a constant. */
+static int red_axes_computed(const IrNode *n) {
+    int from_input = n->op == OP_ReduceSum ? n->opset >= 13 : n->opset >= 18;
+    IrValue *av = ir_node_in(n, 1);
+    return from_input && av && !av->init;
+}
+
+/* The declared static type that fixes the shape of n's output: the output's own, or else that of
+ * the value reached through a short chain of single-use, shape-preserving ops (unary elementwise
+ * ops, Cast, CastLike), as in the expanded function bodies of ReduceL2 or ReduceLogSumExp
+ * (ReduceSum -> Sqrt/Log -> CastLike -> graph output). *own is set when it is the output's own
+ * type. NULL when there is none. */
+static const IrType *red_declared_type(const IrNode *n, int *own) {
+    const IrValue *v = n->nout > 0 ? n->out[0] : NULL;
+    const IrNode *at = n;
+    for (int hop = 0; v && hop < 4; hop++) {
+        *own = hop == 0;
+        if (v->type.kind == IR_TYPE_TENSOR && ir_type_is_static(&v->type))
+            return &v->type;
+        if (v->nuses != 1)
+            return NULL;
+        const IrNode *c = at->next;
+        while (c && !(c->nin > 0 && c->in[0] == v))
+            c = c->next;
+        if (!c || c->nout < 1 || (c->domain && c->domain[0]))
+            return NULL;
+        const OpInfo *oi = op_info(c->op);
+        int unary = oi && (oi->flags & OPF_ELEMENTWISE) && oi->max_in == 1;
+        if (!unary && strcmp(c->op_type, "Cast") != 0 && strcmp(c->op_type, "CastLike") != 0)
+            return NULL;
+        v = c->out[0];
+        at = c;
+    }
+    return NULL;
+}
+
+/* With computed axes (red_axes_computed), the declared type (red_declared_type) whose shape the
+ * output can take, or NULL: of x's element type when it is the output's own, of a shape some set
+ * of axes could give (with keepdims: x's rank, each dim x's or 1; without: x's dims with some
+ * dropped, where x's dims are known), and the axes input is a 1-D integer tensor. The kernel
+ * checks the actual axes at run time. */
+static const IrType *red_declared_usable(const IrNode *n, const IrType *x, int keep) {
+    int own = 0;
+    const IrType *ot = red_declared_type(n, &own);
+    const IrValue *av = ir_node_in(n, 1);
+    if (!ot || (own && ot->dtype != x->dtype) || ot->rank > x->rank ||
+        (keep && ot->rank != x->rank))
+        return NULL;
+    if (av->type.kind != IR_TYPE_TENSOR || av->type.rank != 1 ||
+        (av->type.dtype != IR_DT_INT64 && av->type.dtype != IR_DT_INT32))
+        return NULL;
+    int j = 0; /* output dims matched so far; unknown input dims match anything */
+    for (int i = 0; i < x->rank && j < ot->rank; i++) {
+        int64_t xd = x->dims[i].value, od = ot->dims[j].value;
+        if (keep) {
+            if (xd >= 0 && od != xd && od != 1)
+                return NULL;
+            j++;
+        } else if (xd < 0 || od == xd) {
+            j++;
+        }
+    }
+    return j == ot->rank ? ot : NULL;
+}
+
 static int reduce_infer(IrNode *n, IrDiag *d) {
     const IrType *x = op_input_tensor(n, d, 0);
     if (!x)
@@ -149,6 +219,16 @@ static int reduce_infer(IrNode *n, IrDiag *d) {
     int allow_bool = n->op == OP_ReduceMax || n->op == OP_ReduceMin;
     if (check_numeric(n, d, x->dtype, allow_bool))
         return -1;
+    const IrType *decl = NULL;
+    if (red_axes_computed(n) && x->rank <= IR_MAX_RANK &&
+        (decl = red_declared_usable(n, x, ir_attr_int(n, "keepdims", 1) != 0)) != NULL) {
+        /* the declared shape is taken; the kernel checks the axes at run time */
+        if (decl != &n->out[0]->type && op_set_output(n, 0, x->dtype, decl->rank, decl->dims)) {
+            ir_error(d, n, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
     uint64_t mask;
     if (red_axes(n, d, x->rank, &mask))
         return -1;
@@ -180,15 +260,23 @@ static int reduce_lower(IrNode *n, IrDiag *d) {
         ir_error(d, n, "internal: not a reduction");
         return -1;
     }
-    uint64_t mask;
-    if (red_axes(n, d, x->rank, &mask))
+    uint64_t mask = 0;
+    int computed = red_axes_computed(n);
+    if (!computed && red_axes(n, d, x->rank, &mask))
         return -1;
+    if (computed && (ir_node_attr(n, "axes") || x->rank > IR_MAX_RANK)) {
+        ir_error(d, n, "attribute 'axes' is not allowed with an axes input, or rank too large");
+        return -1;
+    }
     RtReduceParams *p = op_params(n, d, kernel, sizeof(RtReduceParams));
     if (!p)
         return -1;
     p->op = code;
     p->rank = x->rank;
     p->axes_mask = mask;
+    p->axes_input = computed;
+    p->keepdims = ir_attr_int(n, "keepdims", 1) != 0;
+    p->noop_empty = ir_attr_int(n, "noop_with_empty_axes", 0) != 0;
     return 0;
 }
 

@@ -29,6 +29,12 @@ typedef struct RtReduceParams {
     int32_t rank;       /* rank of the input (the kernel checks it) */
     uint64_t axes_mask; /* bit d set: input dim d is reduced; 0 = reduce over the empty set of
                            axes (noop_with_empty_axes: only the elementwise part is applied) */
+    int32_t axes_input; /* nonzero: axes_mask is unused; the axes are read at run time from in[1]
+                           (1-D int64/int32, validated: range, no repeats) and the reduced shape
+                           must equal the output's compiled (declared) shape */
+    int32_t keepdims;   /* axes_input only: reduced dims are kept as 1 (nonzero) or dropped */
+    int32_t noop_empty; /* axes_input only: empty axes reduce nothing (noop_with_empty_axes) */
+    int32_t pad;        /* zero */
 } RtReduceParams;
 
 typedef struct RtArgParams {

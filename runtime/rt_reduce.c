@@ -7,6 +7,9 @@
  *  - the reduced axes come as a bit mask (RtReduceParams.axes_mask); a mask of 0 reduces over the
  *    empty set of axes, so every output is the reduction of one element (ReduceL1 gives |x|,
  *    ReduceSumSquare x*x, ReduceLogSum log(x), as the spec says for noop_with_empty_axes);
+ *  - with RtReduceParams.axes_input the axes are read at run time from in[1] instead: out of
+ *    range or repeated axes are errors (ONNXC_ERR_RUNTIME), and so is (ONNXC_ERR_SHAPE) a
+ *    reduced shape other than the output's compiled one;
  *  - reducing an empty set of values gives the identity: 0 for Sum/L1/L2/SumSquare, 1 for Prod,
  *    -inf for LogSum/LogSumExp, the lowest value of the type for Max (-inf for floats, false for
  *    bool), the highest for Min; Mean of nothing is NaN for floats (0/0) and 0 for integers;
@@ -405,6 +408,47 @@ static const char *const red_names[RT_RED_COUNT] = {
     "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
     "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"};
 
+/* The axes mask of a reduction whose axes come at run time (p->axes_input): reads in[1] (absent
+ * or empty: every axis, or none with noop_empty), rejects axes out of [-rank, rank) and repeated
+ * axes, and checks that the shape they give equals the output's (compiled, declared) shape.
+ * Returns 0 or the status after rt_fail. */
+static int red_axes_input(RtCtx *ctx, const char *name, const RtReduceParams *p,
+                          const RtTensor *x, const RtTensor *a, const RtTensor *y, uint64_t *mask) {
+    int r = x->rank;
+    int64_t k = a && a->rank >= 0 ? rt_numel(a) : 0;
+    if (a && a->rank >= 0 && (a->rank != 1 || (a->dtype != IR_DT_INT64 && a->dtype != IR_DT_INT32) ||
+                              (k > 0 && !a->data)))
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: the axes input must be a 1-D int64 tensor", name);
+    uint64_t m = 0;
+    for (int64_t i = 0; i < k; i++) {
+        int64_t v = a->dtype == IR_DT_INT64 ? ((const int64_t *)a->data)[i]
+                                            : ((const int32_t *)a->data)[i];
+        int64_t ax = v < 0 ? v + r : v;
+        if (ax < 0 || ax >= r)
+            return rt_fail(ctx, ONNXC_ERR_RUNTIME, "%s: axis %lld is out of range for rank %d",
+                           name, (long long)v, r);
+        if ((m >> ax) & 1u)
+            return rt_fail(ctx, ONNXC_ERR_RUNTIME, "%s: axis %lld is repeated", name,
+                           (long long)v);
+        m |= (uint64_t)1 << ax;
+    }
+    if (k == 0 && !p->noop_empty)
+        m = r >= 64 ? UINT64_MAX : ((uint64_t)1 << r) - 1;
+    int yr = 0, ok = 1;
+    for (int d = 0; d < r && ok; d++) {
+        int red = (int)((m >> d) & 1u);
+        if (red && !p->keepdims)
+            continue;
+        ok = yr < y->rank && y->dims[yr] == (red ? 1 : x->dims[d]);
+        yr++;
+    }
+    if (!ok || yr != y->rank)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: the axes input gives a result shape that differs "
+                       "from the compiled output shape (rank %d)", name, (int)y->rank);
+    *mask = m;
+    return 0;
+}
+
 /* The shared body of the ten reduce kernels: checks the tensors against the parameter block,
  * plans the walk and dispatches on the element type. */
 static int red_run(RtCtx *ctx, int op, const void *params, const RtTensor *in, int nin,
@@ -422,14 +466,20 @@ static int red_run(RtCtx *ctx, int op, const void *params, const RtTensor *in, i
     if (x->rank != p->rank || x->rank < 0 || x->rank > RED_MAX_RANK)
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: input has rank %d, expected %d", name,
                        (int)x->rank, (int)p->rank);
-    if (x->rank < 64 && (p->axes_mask >> x->rank) != 0)
+    uint64_t mask = p->axes_mask;
+    if (p->axes_input) {
+        int st = red_axes_input(ctx, name, p, x, nin > 1 ? &in[1] : NULL, y, &mask);
+        if (st)
+            return st;
+    }
+    if (x->rank < 64 && (mask >> x->rank) != 0)
         return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "%s: axes mask names dims beyond rank %d", name,
                        (int)x->rank);
     if (y->dtype != x->dtype)
         return rt_fail(ctx, ONNXC_ERR_TYPE, "%s: output type %d differs from input type %d", name,
                        (int)y->dtype, (int)x->dtype);
     RedPlan plan;
-    if (red_plan(x, p->axes_mask, &plan) != 0)
+    if (red_plan(x, mask, &plan) != 0)
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: bad input rank %d", name, (int)x->rank);
     if (rt_numel(y) != plan.nout)
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "%s: output has %lld elements, expected %lld", name,

@@ -714,10 +714,97 @@ static void test_reduce_errors(void **state) {
     fx_free(f);
 }
 
+/* Axes computed at run time: the declared output type is kept, the kernel reads the axes from
+ * input 1, validates them and checks that they give the declared shape. */
+static void test_reduce_axes_at_run_time(void **state) {
+    (void)state;
+    static const struct {
+        int keep, noop;
+        int yrank;
+        int64_t ydims[2];
+        int naxes;
+        int64_t axes[2];
+        int status;
+        float want[3];
+    } cases[] = {
+        {1, 0, 2, {2, 1}, 1, {1}, ONNXC_OK, {6, 15}},
+        {1, 0, 2, {2, 1}, 1, {-1}, ONNXC_OK, {6, 15}},
+        {0, 0, 1, {3}, 1, {0}, ONNXC_OK, {5, 7, 9}},
+        {0, 0, 0, {0}, 2, {1, -2}, ONNXC_OK, {21}},
+        {0, 0, 0, {0}, 0, {0}, ONNXC_OK, {21}},      /* empty: every axis */
+        {1, 0, 2, {2, 1}, 1, {0}, ONNXC_ERR_SHAPE, {0}}, /* gives (1, 3) */
+        {1, 0, 2, {2, 1}, 0, {0}, ONNXC_ERR_SHAPE, {0}}, /* gives (1, 1) */
+        {1, 0, 2, {2, 1}, 1, {2}, ONNXC_ERR_RUNTIME, {0}},
+        {1, 0, 2, {2, 1}, 1, {-3}, ONNXC_ERR_RUNTIME, {0}},
+        {1, 0, 2, {2, 1}, 2, {1, -1}, ONNXC_ERR_RUNTIME, {0}}, /* repeated */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        Fx *f = fx_new();
+        int64_t ad[1] = {cases[c].naxes};
+        IrValue *in[2] = {fx_input(f, "x", IR_DT_FLOAT, 2, D23),
+                          fx_input(f, "axes", IR_DT_INT64, 1, ad)};
+        IrNode *n = fx_node(f, "ReduceSum", 18, 2, in);
+        set_int(n, "keepdims", cases[c].keep);
+        assert_int_equal(ir_type_set_tensor(f->g->arena, &n->out[0]->type, IR_DT_FLOAT,
+                                            cases[c].yrank, cases[c].ydims), 0);
+        float y[6] = {0};
+        const void *data[2] = {X23, cases[c].axes};
+        int st = fx_run(f, n, data, y, cases[c].yrank, cases[c].ydims);
+        if (st != cases[c].status)
+            fail_msg("case %d: status %d, want %d", (int)c, st, cases[c].status);
+        if (st == ONNXC_OK) {
+            int64_t cnt = 1;
+            for (int i = 0; i < cases[c].yrank; i++)
+                cnt *= cases[c].ydims[i];
+            assert_floats(y, cases[c].want, (int)cnt, 0);
+        }
+        fx_free(f);
+    }
+    /* noop_with_empty_axes: empty axes give |x| for ReduceL1 at x's shape */
+    Fx *f = fx_new();
+    int64_t ad0[1] = {0};
+    IrValue *in[2] = {fx_input(f, "x", IR_DT_FLOAT, 2, D23), fx_input(f, "axes", IR_DT_INT64, 1, ad0)};
+    IrNode *n = fx_node(f, "ReduceL1", 18, 2, in);
+    set_int(n, "noop_with_empty_axes", 1);
+    assert_int_equal(ir_type_set_tensor(f->g->arena, &n->out[0]->type, IR_DT_FLOAT, 2, D23), 0);
+    float y[6];
+    const void *data[2] = {X23, NULL};
+    assert_int_equal(fx_run(f, n, data, y, 2, D23), 0);
+    assert_floats(y, X23, 6, 0);
+    fx_free(f);
+    /* no declared type of its own: the shape comes from the value reached through Sqrt and
+     * Cast (ReduceL2's expanded body), here ReduceSum over run-time axes [1] -> (2, 1) */
+    f = fx_new();
+    int64_t adc[1] = {1}, d21[2] = {2, 1};
+    IrValue *inc[2] = {fx_input(f, "x", IR_DT_FLOAT, 2, D23), fx_input(f, "axes", IR_DT_INT64, 1, adc)};
+    n = fx_node(f, "ReduceSum", 18, 2, inc);
+    IrValue *s1 = ir_value_new(f->g, "s"), *z = ir_value_new(f->g, "z");
+    IrNode *sq = ir_node_new(f->g, NULL, "Sqrt", "", "Sqrt", 18, 1, &n->out[0], 1, &s1);
+    IrNode *cs = ir_node_new(f->g, NULL, "Cast", "", "Cast", 18, 1, &s1, 1, &z);
+    assert_non_null(sq);
+    assert_non_null(cs);
+    assert_int_equal(ir_type_set_tensor(f->g->arena, &z->type, IR_DT_DOUBLE, 2, d21), 0);
+    const int64_t ax1v[1] = {1};
+    const void *datac[2] = {X23, ax1v};
+    float yc[2];
+    assert_int_equal(fx_run(f, n, datac, yc, 2, d21), 0);
+    assert_floats(yc, (const float[]){6, 15}, 2, 0);
+    assert_int_equal(n->out[0]->type.dtype, IR_DT_FLOAT);
+    fx_free(f);
+    /* a declared type that no set of axes can give is not kept */
+    f = fx_new();
+    int64_t ad1[1] = {1}, bad[2] = {3, 1};
+    IrValue *in2[2] = {fx_input(f, "x", IR_DT_FLOAT, 2, D23), fx_input(f, "axes", IR_DT_INT64, 1, ad1)};
+    n = fx_node(f, "ReduceMax", 18, 2, in2);
+    assert_int_equal(ir_type_set_tensor(f->g->arena, &n->out[0]->type, IR_DT_FLOAT, 2, bad), 0);
+    expect_error(f, n, "not a constant");
+    fx_free(f);
+}
+
 /* The kernel rejects a parameter block or shapes that do not match its tensors. */
 static void test_reduce_kernel_checks(void **state) {
     (void)state;
-    RtReduceParams p = {RT_RED_SUM, 2, 1};
+    RtReduceParams p = {.op = RT_RED_SUM, .rank = 2, .axes_mask = 1};
     float x[6] = {0}, y[3];
     int64_t xd[2] = {2, 3}, yd[1] = {2}; /* wrong: reducing axis 0 leaves 3 elements */
     RtTensor in = {x, xd, 2, IR_DT_FLOAT}, out = {y, yd, 1, IR_DT_FLOAT};
@@ -1117,6 +1204,7 @@ int main(void) {
         cmocka_unit_test(test_reduce_random_vs_naive),
         cmocka_unit_test(test_reduce_float16),
         cmocka_unit_test(test_reduce_errors),
+        cmocka_unit_test(test_reduce_axes_at_run_time),
         cmocka_unit_test(test_reduce_kernel_checks),
         cmocka_unit_test(test_argmax_argmin),
         cmocka_unit_test(test_argmax_nan),
