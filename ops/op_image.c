@@ -697,8 +697,11 @@ static int convt_infer(IrNode *n, IrDiag *d) {
 
 static int convt_lower(IrNode *n, IrDiag *d) {
     const IrType *x = &n->in[0]->type, *w = &n->in[1]->type;
-    const char *kernel = x->dtype == IR_DT_FLOAT ? "rt_k_conv_transpose_f32"
-                         : x->dtype == IR_DT_DOUBLE ? "rt_k_conv_transpose_f64" : NULL;
+    const char *kernel = x->dtype == IR_DT_FLOAT      ? "rt_k_conv_transpose_f32"
+                         : x->dtype == IR_DT_DOUBLE   ? "rt_k_conv_transpose_f64"
+                         : x->dtype == IR_DT_FLOAT16  ? "rt_k_conv_transpose_f16"
+                         : x->dtype == IR_DT_BFLOAT16 ? "rt_k_conv_transpose_bf16"
+                                                      : NULL;
     if (!kernel) {
         ir_error(d, n, "ConvTranspose on %s tensors is not supported yet", ir_dtype_name(x->dtype));
         return -1;

@@ -934,3 +934,49 @@ int rt_k_qlinear_conv(RtCtx *ctx, const void *params, const RtTensor *in, int ni
     free(acc);
     return rc;
 }
+
+/* float16 / bfloat16 ConvTranspose: float32 on widened copies, rounded back. */
+static int convt_half(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                      int nout, int bf) {
+    if (nin < 2 || nout < 1 || nin > 3 || !out[0].data)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "ConvTranspose: expected X, W, Y");
+    RtTensor fin[3], fout = out[0];
+    float *buf[4] = {NULL, NULL, NULL, NULL};
+    int rc = 0;
+    for (int i = 0; i <= nin && !rc; i++) {
+        const RtTensor *t = i < nin ? &in[i] : &out[0];
+        if (i < nin) fin[i] = *t;
+        if (t->rank < 0 || !t->data) continue;
+        int64_t n = img_span(t, 0, t->rank);
+        if (n < 0 || !(buf[i] = malloc((size_t)(n + 1) * sizeof(float)))) {
+            rc = rt_fail(ctx, ONNXC_ERR_NOMEM, "ConvTranspose: out of memory");
+            break;
+        }
+        if (i < nin) {
+            for (int64_t k = 0; k < n; k++) buf[i][k] = (float)img_load(t->data, t->dtype, k);
+            fin[i].data = buf[i];
+            fin[i].dtype = 1;
+        } else {
+            fout.data = buf[i];
+            fout.dtype = 1;
+        }
+    }
+    if (!rc) rc = rt_k_conv_transpose_f32(ctx, params, fin, nin, &fout, 1);
+    if (!rc) {
+        int64_t n = img_span(&out[0], 0, out[0].rank);
+        for (int64_t k = 0; k < n; k++)
+            ((uint16_t *)out[0].data)[k] = bf ? rt_f2bf(buf[nin][k]) : rt_f2h(buf[nin][k]);
+    }
+    for (int i = 0; i < 4; i++) free(buf[i]);
+    return rc;
+}
+
+int rt_k_conv_transpose_f16(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
+                            RtTensor *out, int nout) {
+    return convt_half(ctx, params, in, nin, out, nout, 0);
+}
+
+int rt_k_conv_transpose_bf16(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
+                             RtTensor *out, int nout) {
+    return convt_half(ctx, params, in, nin, out, nout, 1);
+}

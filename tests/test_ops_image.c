@@ -253,6 +253,14 @@ static void test_conv_matmul_kernels(void **state) {
     out = tn(y, IR_DT_FLOAT, 3, dy3);
     assert_int_equal(run_k("rt_k_conv_transpose_f32", &p, in, 3, &out, 1), 0);
     near_f(y, (double[]){1.5, 3.5, 2.5}, 3, 0);
+    /* the same in float16 (computed in float32) */
+    uint16_t hx[2] = {rt_f2h(1), rt_f2h(2)}, hw[3] = {rt_f2h(1), rt_f2h(1), rt_f2h(1)}, hy[5];
+    p.pad_begin[0] = 0;
+    RtTensor hin[2] = {tn(hx, IR_DT_FLOAT16, 3, dx), tn(hw, IR_DT_FLOAT16, 3, dw)};
+    out = tn(hy, IR_DT_FLOAT16, 3, dy);
+    assert_int_equal(run_k("rt_k_conv_transpose_f16", &p, hin, 2, &out, 1), 0);
+    for (int i = 0; i < 5; i++) y[i] = rt_h2f(hy[i]);
+    near_f(y, (double[]){1, 1, 3, 2, 2}, 5, 0);
 
     /* MatMulInteger: (A - 1) x B with A uint8 [[1 2] [3 4]], B int8 identity */
     uint8_t a[4] = {1, 2, 3, 4}, az = 1;
