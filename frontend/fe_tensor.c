@@ -470,6 +470,24 @@ IrTensor *fe_tensor_decode(IrArena *a, const Onnx__TensorProto *tp, const FeTens
         FE_TERR(c, d, tp, "segmented tensors are not supported (or this is not a TensorProto)");
         return NULL;
     }
+    /* Before allocating numel elements (up to IR_MAX_TENSOR_BYTES, zero-filled): refuse a
+     * payload that cannot hold them, so that an 11-byte file cannot cost gigabytes (found by
+     * fuzz_tensor, docs/HARDENING.md). No encoding packs more than 4 elements per byte. */
+    int is_ext = tp->has_data_location &&
+                 tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    if (!is_ext && numel > 0) {
+        size_t typed = tp->n_float_data + tp->n_int32_data + tp->n_int64_data +
+                       tp->n_double_data + tp->n_uint64_data + tp->n_string_data;
+        if (!tp->has_raw_data && typed == 0) {
+            FE_TERR(c, d, tp, "has no data for %lld elements", (long long)numel);
+            return NULL;
+        }
+        if (tp->has_raw_data && (uint64_t)tp->raw_data.len < (uint64_t)numel / 4) {
+            FE_TERR(c, d, tp, "raw_data of %zu bytes cannot hold %lld elements",
+                    tp->raw_data.len, (long long)numel);
+            return NULL;
+        }
+    }
     int64_t dims[IR_MAX_RANK + 1];
     for (size_t i = 0; i < tp->n_dims; i++)
         dims[i] = tp->dims[i];

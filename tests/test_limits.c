@@ -304,8 +304,36 @@ static void test_type_bytes(void **state) {
     assert_int_equal(ir_add_i64(INT64_MAX, 1, &r), -1);
 }
 
+/* Regression (fuzz_tensor, docs/HARDENING.md): an 11-byte TensorProto declaring INT2 dims
+ * [7, 1, 263'000'000] without data made the reader zero-fill 1.8 GB before noticing that there
+ * was no data (a 26 s libFuzzer timeout). It must be refused before allocating. */
+static void test_tiny_pb_huge_dims(void **state) {
+    (void)state;
+    static const uint8_t pb[] = {0x08, 0x07, 0x08, 0x01, 0x10, 0x1a, 0x08, 0xaf, 0xfd, 0xc6, 0x7d};
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrArena *a = ir_arena_create();
+    assert_non_null(a);
+    assert_null(fe_read_tensor_pb_buffer(a, pb, sizeof pb, "tiny.pb", &d));
+    assert_true(d.nerrors > 0);
+    assert_true(ir_arena_bytes(a) < (1u << 20)); /* nothing big was allocated */
+    ir_arena_destroy(a);
+    ir_diag_free(&d);
+    /* same dims with 3 bytes of raw_data (field 9) */
+    static const uint8_t pb2[] = {0x08, 0x07, 0x08, 0x01, 0x10, 0x1a, 0x08, 0xaf, 0xfd, 0xc6,
+                                  0x7d, 0x4a, 0x03, 1, 2, 3};
+    ir_diag_init(&d, NULL);
+    a = ir_arena_create();
+    assert_null(fe_read_tensor_pb_buffer(a, pb2, sizeof pb2, "tiny.pb", &d));
+    assert_true(d.nerrors > 0);
+    assert_true(ir_arena_bytes(a) < (1u << 20));
+    ir_arena_destroy(a);
+    ir_diag_free(&d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tiny_pb_huge_dims),
         cmocka_unit_test(test_type_bytes),
         cmocka_unit_test(test_absurd_dims),
     };
