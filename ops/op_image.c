@@ -729,10 +729,28 @@ static int is_q8(IrDType t) { return t == IR_DT_UINT8 || t == IR_DT_INT8; }
 
 /* Output type of A[..., M, K] x B[..., K, N] with broadcast batch dims (ranks >= 2). */
 static int int_matmul_shape(IrNode *n, IrDiag *d, const IrType *a, const IrType *b, IrDType dt) {
-    if (a->rank < 2 || b->rank < 2) {
-        ir_error(d, n, "1-D operands are not supported yet (ranks %d, %d)", a->rank, b->rank);
+    if (a->rank < 1 || b->rank < 1) {
+        ir_error(d, n, "operands must have rank >= 1 (ranks %d, %d)", a->rank, b->rank);
         return -1;
     }
+    /* 1-D operands as numpy: A [K] is [1, K] and B [K] is [K, 1], the added dim dropped */
+    IrDim ad[2], bd[2];
+    IrType at = *a, bt = *b;
+    if (a->rank == 1) {
+        ad[0] = (IrDim){1, NULL};
+        ad[1] = a->dims[0];
+        at.rank = 2;
+        at.dims = ad;
+        a = &at;
+    }
+    if (b->rank == 1) {
+        bd[0] = b->dims[0];
+        bd[1] = (IrDim){1, NULL};
+        bt.rank = 2;
+        bt.dims = bd;
+        b = &bt;
+    }
+    int a1 = at.dims == ad, b1 = bt.dims == bd;
     int r = a->rank > b->rank ? a->rank : b->rank;
     if (r > 16) {
         ir_error(d, n, "rank %d is not supported", r);
@@ -759,6 +777,11 @@ static int int_matmul_shape(IrNode *n, IrDiag *d, const IrType *a, const IrType 
     }
     out[r - 2] = a->dims[a->rank - 2];
     out[r - 1] = b->dims[b->rank - 1];
+    if (b1) r--;
+    if (a1) {
+        out[r - 1] = out[r];
+        r--;
+    }
     return op_set_output(n, 0, dt, r, out);
 }
 

@@ -749,8 +749,34 @@ static double img_mult(double a, double b, double c, int32_t dt) {
 
 /* Batched integer matmul with numpy broadcasting of the batch dims: acc[..., M, N] =
  * sum_k (A - azp[m]) * (B - bzp[n]). A and B have rank >= 2 (the compiler promotes 1-D). */
-static int img_matmul_acc(RtCtx *ctx, const RtTensor *a, const RtTensor *azp, const RtTensor *b,
-                          const RtTensor *bzp, const RtTensor *y, int32_t *acc) {
+static int img_matmul_acc(RtCtx *ctx, const RtTensor *a0, const RtTensor *azp,
+                          const RtTensor *b0, const RtTensor *bzp, const RtTensor *y0,
+                          int32_t *acc) {
+    /* 1-D operands as numpy: A [K] -> [1, K], B [K] -> [K, 1], the added dim absent in Y */
+    RtTensor av1 = *a0, bv1 = *b0, yv1 = *y0;
+    int64_t ad[2], bd[2], yd[17];
+    if (a0->rank == 1 || b0->rank == 1) {
+        int ry0 = y0->rank, t = (a0->rank >= 2) + (b0->rank >= 2), k = 0;
+        if (ry0 < t || ry0 > 15) return rt_fail(ctx, ONNXC_ERR_SHAPE, "MatMulInteger: rank");
+        for (int i = 0; i < ry0 - t; i++) yd[k++] = y0->dims[i];
+        yd[k++] = a0->rank == 1 ? 1 : y0->dims[ry0 - t];
+        yd[k++] = b0->rank == 1 ? 1 : y0->dims[ry0 - 1];
+        if (a0->rank == 1) {
+            ad[0] = 1;
+            ad[1] = a0->dims[0];
+            av1.dims = ad;
+            av1.rank = 2;
+        }
+        if (b0->rank == 1) {
+            bd[0] = b0->dims[0];
+            bd[1] = 1;
+            bv1.dims = bd;
+            bv1.rank = 2;
+        }
+        yv1.dims = yd;
+        yv1.rank = k;
+    }
+    const RtTensor *a = &av1, *b = &bv1, *y = &yv1;
     int ra = a->rank, rb = b->rank, ry = y->rank;
     if (ra < 2 || rb < 2 || ry < 2 || ry > 16 || ra > ry || rb > ry)
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "MatMulInteger: ranks %d, %d -> %d", ra, rb, ry);
@@ -827,7 +853,8 @@ int rt_k_qlinear_matmul(RtCtx *ctx, const void *params, const RtTensor *in, int 
     const RtTensor *yzp = img_present(in, nin, 7) ? &in[7] : NULL;
     int rc = img_matmul_acc(ctx, &in[0], azp, &in[3], bzp, y, acc);
     if (!rc) {
-        int64_t m = y->dims[y->rank - 2], n = y->dims[y->rank - 1];
+        int64_t m = in[0].rank >= 2 ? in[0].dims[in[0].rank - 2] : 1;
+        int64_t n = in[3].rank >= 2 ? in[3].dims[in[3].rank - 1] : 1;
         int64_t na = img_span(&in[1], 0, in[1].rank), nb = img_span(&in[4], 0, in[4].rank);
         for (int64_t e = 0; e < ny; e++) {
             int64_t j = n ? e % n : 0, i = n ? (e / n) % (m ? m : 1) : 0;

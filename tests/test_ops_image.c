@@ -274,6 +274,15 @@ static void test_conv_matmul_kernels(void **state) {
     const int32_t wc[4] = {0, 1, 2, 3};
     assert_memory_equal(c, wc, sizeof wc);
 
+    /* 1-D A: [1 2] - 1 times the identity -> [0 1] (rank 1) */
+    int64_t d2v[1] = {2};
+    RtTensor mv[4] = {tn(a, IR_DT_UINT8, 1, d2v), tn(bm, IR_DT_INT8, 2, d22),
+                      tn(&az, IR_DT_UINT8, 0, NULL), absent};
+    out = tn(c, IR_DT_INT32, 1, d2v);
+    assert_int_equal(run_k("rt_k_matmul_integer", NULL, mv, 4, &out, 1), 0);
+    assert_int_equal(c[0], 0);
+    assert_int_equal(c[1], 1);
+
     /* QLinearMatMul: acc * (0.5 * 1 / 0.25) + 10 */
     float as = 0.5f, bs = 1.0f, ysc = 0.25f;
     uint8_t yz = 10, qy[4];
@@ -517,6 +526,11 @@ static void test_infer_lower(void **state) {
     expect_dims(n->out[0], IR_DT_INT32, 3, (int64_t[]){3, 2, 5});
     n = mknode(&f, "MatMulInteger", 10, 2, (IrValue *[]){x, mb}, 1);
     assert_int_equal(op_infer_node(n, &f.d), -1);
+    /* 1-D B: [3, 2, 4] x [4] -> [3, 2] */
+    IrValue *mv = mkval(&f, "mv", IR_DT_INT8, 1, (int64_t[]){4});
+    n = mknode(&f, "MatMulInteger", 10, 2, (IrValue *[]){ma, mv}, 1);
+    assert_int_equal(op_infer_node(n, &f.d), 0);
+    expect_dims(n->out[0], IR_DT_INT32, 2, (int64_t[]){3, 2});
 
     /* ConvInteger SAME_UPPER keeps the spatial size */
     IrValue *ix = mkval(&f, "ix", IR_DT_UINT8, 4, (int64_t[]){1, 1, 5, 5});
