@@ -4,6 +4,8 @@
 # runner against the committed expected-pass list. Exits non-zero if any step fails or a test in
 # tests/conformance_expected_pass.txt regresses.
 #
+# Then the hardening step (scripts/harden.sh: sanitizers, fuzzing, valgrind, TSan).
+#
 # Environment: ONNXC_BUILD_DIR (default ./build), JOBS (default nproc), CONFORMANCE_JOBS
 # (default JOBS), ONNXC_BACKEND_TESTS (backend test data; the runner's default otherwise).
 set -euo pipefail
@@ -40,7 +42,15 @@ sed -n '/^summary/,$p' "$BUILD/conformance.log"
 grep -q 'conformance skipped' "$BUILD/conformance.log" && cat "$BUILD/conformance.log"
 echo "conformance: full table in $BUILD/conformance_report.md"
 
+# Hardening (docs/HARDENING.md, scripts/harden.sh): a clang ASan+UBSan build running the unit
+# tests and a conformance sample, short libFuzzer runs, valgrind of a compile and of a compiled
+# model, ThreadSanitizer on 4 threads. ONNXC_HARDEN=0 skips it.
+harden_rc=0
+if [ "${ONNXC_HARDEN:-1}" != 0 ]; then
+  bash "$ROOT/scripts/harden.sh" "$BUILD" || harden_rc=$?
+fi
+
 end=$(date +%s)
-echo "== done in $((end - start)) s: ctest exit $ctest_rc, conformance exit $conf_rc"
+echo "== done in $((end - start)) s: ctest exit $ctest_rc, conformance exit $conf_rc, hardening exit $harden_rc"
 tail -n 1 "$BUILD/conformance.log"
-[ "$ctest_rc" -eq 0 ] && [ "$conf_rc" -eq 0 ]
+[ "$ctest_rc" -eq 0 ] && [ "$conf_rc" -eq 0 ] && [ "$harden_rc" -eq 0 ]
