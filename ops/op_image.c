@@ -270,8 +270,8 @@ static int resize_plan(IrNode *n, IrDiag *d, const IrType *x, ResizePlan *pl) {
         int a = axes[i];
         int64_t in = x->dims[a].value;
         if (sizes_given) {
-            if (vals[i] < 0) {
-                ir_error(d, n, "sizes[%d] is negative", i);
+            if (vals[i] < 0 || vals[i] > 1e15) {
+                ir_error(d, n, "sizes[%d] is %g (out of range)", i, vals[i]);
                 return -1;
             }
             if (in < 0) {
@@ -280,6 +280,10 @@ static int resize_plan(IrNode *n, IrDiag *d, const IrType *x, ResizePlan *pl) {
             }
             if (kar) {
                 p->scale[a] = kscale;
+                if (!(kscale * (double)in < 1e15)) {
+                    ir_error(d, n, "the output along dim %d is too large", a);
+                    return -1;
+                }
                 pl->out[a] = (int64_t)(kscale * (double)in + 0.5);
             } else {
                 pl->out[a] = (int64_t)vals[i];
@@ -291,6 +295,10 @@ static int resize_plan(IrNode *n, IrDiag *d, const IrType *x, ResizePlan *pl) {
                 return -1;
             }
             p->scale[a] = vals[i];
+            if (in >= 0 && !(vals[i] * (double)in < 1e15)) {
+                ir_error(d, n, "the output along dim %d is too large", a);
+                return -1;
+            }
             pl->out[a] = in < 0 ? -1 : (int64_t)floor(vals[i] * (double)in);
         }
     }
@@ -604,6 +612,13 @@ static int read_win(IrNode *n, IrDiag *d, int ns, const IrDim *wk, Win *w) {
                      (long long)ks[i], (long long)w->k[i]);
             return -1;
         }
+    const int64_t big = (int64_t)1 << 40, small = (int64_t)1 << 20;
+    for (int i = 0; i < ns; i++)
+        if (w->k[i] > big || w->s[i] > small || w->dl[i] > small || w->opad[i] > big ||
+            w->pads[i] > big || w->pads[ns + i] > big) {
+            ir_error(d, n, "window attributes of spatial dim %d are too large", i);
+            return -1;
+        }
     const int64_t *os;
     int k = ir_attr_ints(n, "output_shape", &os);
     if (k >= 0) {
@@ -611,7 +626,13 @@ static int read_win(IrNode *n, IrDiag *d, int ns, const IrDim *wk, Win *w) {
             ir_error(d, n, "output_shape has %d values, expected %d", k, ns);
             return -1;
         }
-        for (int i = 0; i < ns; i++) w->oshape[i] = os[k - ns + i];
+        for (int i = 0; i < ns; i++) {
+            w->oshape[i] = os[k - ns + i];
+            if (w->oshape[i] < 0 || w->oshape[i] > big) {
+                ir_error(d, n, "output_shape[%d] is %lld", i, (long long)w->oshape[i]);
+                return -1;
+            }
+        }
         w->has_oshape = 1;
     }
     return 0;
@@ -846,6 +867,10 @@ const OpHooks op_hooks_QLinearMatMul = {qlmatmul_infer, qlmatmul_lower, NULL};
 static int conv_dim(IrNode *n, IrDiag *d, const Win *w, int i, int64_t in, int64_t *out,
                     int64_t *pb) {
     int64_t dk = (w->k[i] - 1) * w->dl[i] + 1;
+    if (in > ((int64_t)1 << 40)) {
+        ir_error(d, n, "spatial dim %d: input %lld is too large", i, (long long)in);
+        return -1;
+    }
     if (w->auto_pad == AP_SAME_UPPER || w->auto_pad == AP_SAME_LOWER) {
         int64_t o = (in + w->s[i] - 1) / w->s[i];
         int64_t total = (o > 0 ? (o - 1) * w->s[i] : 0) + dk - in;

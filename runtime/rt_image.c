@@ -398,12 +398,15 @@ static int resize_runtime(RtCtx *ctx, const RtResizeParams *p, const RtTensor *i
         if (mode < 3) {
             if (!(v > 0.0) || v > 1e9) return rt_fail(ctx, ONNXC_ERR_RUNTIME, "Resize: bad scale");
             lp->scale[a] = v;
+            if (!(v * in_d < 1e15)) return rt_fail(ctx, ONNXC_ERR_RUNTIME, "Resize: bad scale");
             o = (int64_t)__builtin_floor(v * in_d);
         } else if (mode == 3) {
+            if (!(v >= 0.0 && v < 1e15)) return rt_fail(ctx, ONNXC_ERR_RUNTIME, "Resize: bad sizes");
             o = (int64_t)v;
             lp->scale[a] = in_d > 0 ? v / in_d : 1.0;
         } else {
-            if (!(k > 0.0) || k > 1e9) return rt_fail(ctx, ONNXC_ERR_RUNTIME, "Resize: bad sizes");
+            if (!(k > 0.0) || k > 1e9 || !(k * in_d < 1e15))
+                return rt_fail(ctx, ONNXC_ERR_RUNTIME, "Resize: bad sizes");
             lp->scale[a] = k;
             o = (int64_t)(k * in_d + 0.5);
         }
