@@ -482,6 +482,12 @@ IrTensor *fe_tensor_decode(IrArena *a, const Onnx__TensorProto *tp, const FeTens
             FE_TERR(c, d, tp, "has no data for %lld elements", (long long)numel);
             return NULL;
         }
+        /* a typed value holds at most 8 bytes of packed 2-bit elements: 32 elements */
+        if (!tp->has_raw_data && (uint64_t)typed < (uint64_t)numel / 32) {
+            FE_TERR(c, d, tp, "%zu data values cannot hold %lld elements", typed,
+                    (long long)numel);
+            return NULL;
+        }
         if (tp->has_raw_data && (uint64_t)tp->raw_data.len < (uint64_t)numel / 4) {
             FE_TERR(c, d, tp, "raw_data of %zu bytes cannot hold %lld elements",
                     tp->raw_data.len, (long long)numel);

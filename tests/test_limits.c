@@ -329,6 +329,17 @@ static void test_tiny_pb_huge_dims(void **state) {
     assert_true(ir_arena_bytes(a) < (1u << 20));
     ir_arena_destroy(a);
     ir_diag_free(&d);
+    /* second finding: dims [1,16,26,90,1,9,57,176] (3.4 G INT2 elements) with one uint64_data
+     * value made the reader allocate 3.4 GB (libFuzzer out-of-memory) */
+    static const uint8_t pb3[] = {0x0a, 0x07, 0x01, 0x10, 0x1a, 0x5a, 0x01, 0x09, 0x39, 0x08, 0xb0,
+                                  0x01, 0x10, 0x1a, 0x5a, 0x02, 0xff, 0x39};
+    ir_diag_init(&d, NULL);
+    a = ir_arena_create();
+    assert_null(fe_read_tensor_pb_buffer(a, pb3, sizeof pb3, "tiny.pb", &d));
+    assert_true(d.nerrors > 0);
+    assert_true(ir_arena_bytes(a) < (1u << 20));
+    ir_arena_destroy(a);
+    ir_diag_free(&d);
 }
 
 int main(void) {
