@@ -7,7 +7,7 @@
 # Configures BUILD_DIR (default ./build-fuzz) with clang-19, -DONNXC_FUZZ=ON -DONNXC_SANITIZE=ON
 # (ASan + UBSan + libFuzzer coverage) if needed, builds the four targets and runs each on a seed
 # corpus made at run time from the ONNX backend test data (env ONNXC_BACKEND_TESTS, default
-# /work/shared/onnx-backend-tests): every SEED_STRIDE-th model (default 20) for fuzz_load and
+# ../shared/onnx-backend-tests): every SEED_STRIDE-th model (default 20) for fuzz_load and
 # fuzz_prepare, every SEED_STRIDE-th test's input_0.pb for fuzz_tensor, and `onnxc dump --full`
 # of IR_SEEDS (default 12) small models for fuzz_ir_parse. Nothing is copied into the repository.
 # Crashes are written to BUILD_DIR/fuzz/artifacts/ and make the script fail. Set
@@ -20,7 +20,7 @@ RUNS=${RUNS:-2000}
 TIME=${TIME:-0}
 STRIDE=${SEED_STRIDE:-20}
 IR_SEEDS=${IR_SEEDS:-12}
-DATA=${ONNXC_BACKEND_TESTS:-/work/shared/onnx-backend-tests}
+DATA=${ONNXC_BACKEND_TESTS:-$ROOT/../shared/onnx-backend-tests}
 CLANG=${CLANG:-/usr/lib/llvm-19/bin/clang}
 TARGETS=(fuzz_load fuzz_prepare fuzz_ir_parse fuzz_tensor)
 

@@ -24,7 +24,7 @@ TSAN=${BUILD}-tsan
 JOBS=${JOBS:-$(nproc)}
 CLANG=${CLANG:-/usr/lib/llvm-19/bin/clang}
 PARTS=${HARDEN_PARTS:-san fuzz valgrind tsan}
-DATA=${ONNXC_BACKEND_TESTS:-/work/shared/onnx-backend-tests}
+DATA=${ONNXC_BACKEND_TESTS:-$ROOT/../shared/onnx-backend-tests}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 TIMEFORMAT='  (part: %R s wall, %U s user + %S s sys CPU)'

@@ -7,7 +7,7 @@
  *  - Folded constants become initializers; inferred types become value_info.
  *  - Errors: unwritable folder, missing tensor data; no temporary file is left behind.
  *  - Every model of the ONNX backend test data (env ONNXC_BACKEND_TESTS or
- *    /work/shared/onnx-backend-tests; skipped when absent): load -> write -> load gives the same
+ *    ../shared/onnx-backend-tests; skipped when absent): load -> write -> load gives the same
  *    printed IR (full); a sample of written files goes through onnx.checker.check_model when
  *    /usr/bin/python3 has the onnx package (skipped with a message otherwise), and must pass
  *    whenever the original file passes.
@@ -355,7 +355,7 @@ static void test_write_errors(void **state) {
 
 static const char *backend_root(void) {
     const char *e = getenv("ONNXC_BACKEND_TESTS");
-    return e && *e ? e : "/work/shared/onnx-backend-tests";
+    return e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
 }
 
 typedef struct WStats {

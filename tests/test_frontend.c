@@ -4,7 +4,7 @@
  * exactly. Expected values are written by hand from the ONNX encoding rules (e.g. float16 1.0 =
  * 0x3C00, int4 -1 = nibble 0xF), never taken from the code under test. The last tests load
  * every model and tensor of the ONNX backend test data (env ONNXC_BACKEND_TESTS overrides
- * /work/shared/onnx-backend-tests).
+ * ../shared/onnx-backend-tests).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1481,7 +1481,7 @@ static void test_write_read_pb(void **state) {
 
 static const char *backend_root(void) {
     const char *e = getenv("ONNXC_BACKEND_TESTS");
-    return e && *e ? e : "/work/shared/onnx-backend-tests";
+    return e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
 }
 
 static int is_dir(const char *p) {

@@ -4,7 +4,7 @@
  * initializer, an IR-v3 style initializer listed as an input, a subgraph with an outer
  * reference and names that need escaping: the dot text has the expected pieces. When Graphviz's
  * `dot` is installed, that text and the dot of a sample of the ONNX backend test models (env
- * ONNXC_BACKEND_TESTS or /work/shared/onnx-backend-tests) must be accepted by `dot -Tsvg`
+ * ONNXC_BACKEND_TESTS or ../shared/onnx-backend-tests) must be accepted by `dot -Tsvg`
  * (skipped with a message otherwise).
  */
 #include <dirent.h>
@@ -144,7 +144,7 @@ static void test_dot_pieces(void **state) {
 static void test_dot_backend_sample(void **state) {
     (void)state;
     const char *e = getenv("ONNXC_BACKEND_TESTS");
-    const char *root = e && *e ? e : "/work/shared/onnx-backend-tests";
+    const char *root = e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
     struct stat sb;
     if (stat(root, &sb) != 0) {
         print_message("SKIP: ONNX backend test data not found at %s\n", root);

@@ -6,7 +6,7 @@
  *    summarised constants, out-of-range elements, oversized literals, random corruption: an
  *    error with line:column, never a crash.
  *  - Round trip over the ONNX backend test data (env ONNXC_BACKEND_TESTS or
- *    /work/shared/onnx-backend-tests; skipped when absent): print (full) -> parse -> print gives
+ *    ../shared/onnx-backend-tests; skipped when absent): print (full) -> parse -> print gives
  *    byte-identical text for every model whose full text is at most ROUNDTRIP_MAX_BYTES; the
  *    same after the compile pipeline (onnxc_prepare: inferred types and constants, optimisation
  *    passes, kernels, workspace offsets) for every model it accepts.
@@ -531,7 +531,7 @@ static void test_random_corruption(void **state) {
 
 static const char *backend_root(void) {
     const char *e = getenv("ONNXC_BACKEND_TESTS");
-    return e && *e ? e : "/work/shared/onnx-backend-tests";
+    return e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
 }
 
 /* Set by the test: run onnxc_prepare before printing, on every PREPARE_EVERY-th model (the

@@ -2,7 +2,7 @@
  * (docs/HARDENING.md, "malformed inputs").
  *
  * For each model.onnx (and every .onnx file of light/) of the ONNX backend test data (env ONNXC_BACKEND_TESTS,
- * default /work/shared/onnx-backend-tests; skipped when absent) the test makes mutated copies:
+ * default ../shared/onnx-backend-tests; skipped when absent) the test makes mutated copies:
  *  - bytes: truncated at 1/8 .. 7/8 of the length and at length-1; 6 single random byte
  *    changes; 2 bursts of 4 random byte changes;
  *  - wire level: the first and last top-level fields swapped; the graph field repeated (protobuf
@@ -351,7 +351,7 @@ static void collect(const char *dir, int depth, char ***list, size_t *n, size_t 
 static void test_mutated_backend_models(void **state) {
     (void)state;
     const char *e = getenv("ONNXC_BACKEND_TESTS");
-    const char *root = e && *e ? e : "/work/shared/onnx-backend-tests";
+    const char *root = e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
     char **list = NULL;
     size_t n = 0, cap = 0;
     collect(root, 0, &list, &n, &cap);

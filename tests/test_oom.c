@@ -36,7 +36,7 @@ static void *read_all(const char *path, size_t *len) {
 
 static const char *backend_dir(void) {
     const char *e = getenv("ONNXC_BACKEND_TESTS");
-    return e && *e ? e : "/work/shared/onnx-backend-tests";
+    return e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
 }
 
 /* One run: load `buf` and (if prepare) run onnxc_prepare. Returns 1 on success, 0 on failure;

@@ -969,7 +969,7 @@ static void test_infer_norm(void **state) {
 
 /* ------------------------------------------------------------------ ONNX backend node tests */
 
-#define BACKEND_NODE_DIR "/work/shared/onnx-backend-tests/node"
+#define BACKEND_NODE_DIR "../shared/onnx-backend-tests/node"
 
 static const char *const conf_prefixes[] = {
     "test_add", "test_sub", "test_mul", "test_div", "test_pow", "test_neg", "test_abs",

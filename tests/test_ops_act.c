@@ -5,7 +5,7 @@
  * (non-expanded): each model is loaded, inferred and lowered, its nodes run through their kernels
  * and the results compared with output_K.pb (rtol 1e-3, atol 1e-7; float16/bfloat16 within
  * 2 ulp-ish: rtol 4e-3). Skipped with a message when the data is absent (ONNXC_BACKEND_TESTS
- * overrides /work/shared/onnx-backend-tests).
+ * overrides ../shared/onnx-backend-tests).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -635,7 +635,7 @@ static void test_kernel_errors(void **state) {
 
 static const char *backend_root(void) {
     const char *e = getenv("ONNXC_BACKEND_TESTS");
-    return e && *e ? e : "/work/shared/onnx-backend-tests";
+    return e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
 }
 
 static const char *const family_prefixes[] = {

@@ -1403,7 +1403,7 @@ static int collect_tests(const char *root, const char *sub, char **names, int nn
 static void test_backend_node_data(void **state) {
     (void)state;
     const char *root = getenv("ONNXC_BACKEND_TESTS");
-    if (!root) root = "/work/shared/onnx-backend-tests";
+    if (!root) root = ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
     char *names[512];
     int nn = collect_tests(root, "node", names, 0, 512);
     if (nn < 0) {

@@ -6,7 +6,7 @@
  * each model is loaded, inferred and lowered, its nodes run natively through their kernels and
  * the results compared with output_K.pb (floats: |g - w| <= 1e-7 + 1e-3 |w|, float16 8e-3;
  * integer and float8 results exactly). Skipped with a message when the data is absent
- * (ONNXC_BACKEND_TESTS overrides /work/shared/onnx-backend-tests).
+ * (ONNXC_BACKEND_TESTS overrides ../shared/onnx-backend-tests).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -546,7 +546,7 @@ static void test_infer_lower(void **state) {
 
 static const char *backend_root(void) {
     const char *e = getenv("ONNXC_BACKEND_TESTS");
-    return e && *e ? e : "/work/shared/onnx-backend-tests";
+    return e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
 }
 
 static const char *const family_prefixes[] = {

@@ -6,7 +6,7 @@
  * frontend, inferred and lowered, its nodes run through their kernels on input_K.pb and the
  * results compared with output_K.pb (exact for integers, bools and strings; rtol 1e-3,
  * atol 1e-7 for floats, NaN equal to NaN). Skipped with a message when the data is absent
- * (ONNXC_BACKEND_TESTS overrides /work/shared/onnx-backend-tests).
+ * (ONNXC_BACKEND_TESTS overrides ../shared/onnx-backend-tests).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -615,7 +615,7 @@ static void test_legacy_broadcast_kernel(void **state) {
 
 static const char *backend_root(void) {
     const char *e = getenv("ONNXC_BACKEND_TESTS");
-    return e && *e ? e : "/work/shared/onnx-backend-tests";
+    return e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
 }
 
 static const char *const family_prefixes[] = {

@@ -7,7 +7,7 @@
  * backend node tests of the family (test_reduce_*, test_argmax_*, test_argmin_*, test_max_*,
  * test_min_*, test_sum_*, test_mean_*) through fe_load_model, pass_infer, pass_lower and the
  * kernel, and compares with output_0.pb (rtol 1e-3, atol 1e-7); it is skipped when the data is
- * absent (ONNXC_BACKEND_TESTS overrides the default /work/shared/onnx-backend-tests).
+ * absent (ONNXC_BACKEND_TESTS overrides the default ../shared/onnx-backend-tests).
  */
 #include <dirent.h>
 #include <math.h>
@@ -1046,7 +1046,7 @@ static void test_variadic_errors(void **state) {
 
 static const char *backend_dir(void) {
     const char *e = getenv("ONNXC_BACKEND_TESTS");
-    return e && *e ? e : "/work/shared/onnx-backend-tests";
+    return e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
 }
 
 static int family_test_name(const char *s) {
