@@ -595,9 +595,12 @@ static void test_header_compiles(void **state) {
           "           mi->num_inputs == 1 && mi->num_outputs == 5;\n"
           "  hdr_destroy(ctx);\n  return ok ? 0 : 4;\n}\n", f);
     fclose(f);
+    /* The compiler and sanitizer flags of this build (CMakeLists.txt): in the ASan+UBSan build
+     * the runtime inside the library is instrumented, so the program must link the same
+     * sanitizer runtime. */
     snprintf(cmd, sizeof cmd,
-             "cc -std=c11 -Wall -Wextra -Werror -o '%s' '%s' -I'%s' '%s' -Wl,-rpath,'%s'", exe, c,
-             g_dir, so, g_dir);
+             "'%s' %s -std=c11 -Wall -Wextra -Werror -o '%s' '%s' -I'%s' '%s' -Wl,-rpath,'%s'",
+             ONNXC_TEST_CC, ONNXC_TEST_SAN_FLAGS, exe, c, g_dir, so, g_dir);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(system(exe), 0);
     /* the header names the tensors */
