@@ -22,3 +22,12 @@
 #include "runtime/rt_params_image.h"
 
 #endif
+#include "runtime/rt_params_signal.h"
+#include "runtime/rt_params_vision.h"
+#include "runtime/rt_params_select.h"
+#include "runtime/rt_params_rnn.h"
+#include "runtime/rt_params_str.h"
+#include "runtime/rt_params_ml.h"
+#include "runtime/rt_params_ctrl.h"
+#include "runtime/rt_params_seq.h"
+#include "runtime/rt_params_train.h"

@@ -1,0 +1,3 @@
+/* rt_params_ml.h - kernel parameter records of the ml family. */
+#pragma once
+#include <stdint.h>
