@@ -88,6 +88,8 @@ int pass_plan(IrGraph *g, int64_t *ws_bytes, int64_t *naive_bytes, IrDiag *d) {
             IrValue *v = n->out[k];
             if (!is_intermediate(v) || v->user)
                 continue;
+            if (v->type.kind == IR_TYPE_TENSOR && !ir_type_is_static(&v->type))
+                continue; /* dynamic shape: allocated at run time (docs/DYNAMIC_SHAPES.md) */
             int64_t nb = 0;
             if (ir_type_nbytes(&v->type, &nb) != 0) {
                 ir_error(d, n, "cannot plan output '%s': shape is not static or too large",
