@@ -10,7 +10,7 @@
  *                parameter block (n->params / n->params_size, allocated in the graph arena; a
  *                POD struct from runtime/rt_params.h). The same kernel serves constant folding
  *                (passes/) and the generated code (backend/). Returns 0 or -1 with a diagnostic.
- *   grad         reserved for the autodiff pass (training issue); NULL for now.
+ *   grad         reserved; gradient rules live in the op_grad_<ID> table below (training).
  *
  * Version-specific semantics (attributes that became inputs, changed defaults) are handled inside
  * the hooks using n->opset.
@@ -30,7 +30,9 @@ enum {
     OPF_VIEW = 1 << 1,        /* output has the input's bytes (reshape-like); may alias */
     OPF_CONSTANT = 1 << 2,    /* produces a constant from attributes */
     OPF_RANDOM = 1 << 3,      /* nondeterministic: never constant-folded */
-    OPF_NO_FOLD = 1 << 4      /* never constant-folded for another reason */
+    OPF_NO_FOLD = 1 << 4,     /* never constant-folded for another reason */
+    OPF_DYN_SHAPE = 1 << 5    /* kernel computes its output shapes (rt_out_alloc) and the lower
+                                 hook reads only ranks of non-static values (DYNAMIC_SHAPES.md) */
 };
 
 typedef int (*OpInferFn)(IrNode *n, IrDiag *d);
@@ -65,6 +67,16 @@ typedef struct OpInfo {
 #include "ops/ops.def"
 #undef OP
 
+/* Gradient rules (training; docs/TRAINING.md). One weak `op_grad_<ID>` per row, NULL unless a
+ * file ops/grad_<family>.c defines it strongly (`const OpGradFn op_grad_Relu = relu_grad;`), so
+ * rules are added without touching the family files. The rule of node n reads the gradients of
+ * its outputs and adds those of its inputs through the GradCtx of ops/grad.h (grad_ctx).
+ * op_grad_rule(op) returns the hooks' grad if set, else op_grad_<ID>, else NULL. */
+#define OP(ID, TYPE, DOMAIN, MININ, MAXIN, MINOUT, MAXOUT, FLAGS) extern const OpGradFn op_grad_##ID;
+#include "ops/ops.def"
+#undef OP
+OpGradFn op_grad_rule(int op);
+
 /* The table, indexed by OpId. */
 extern const OpInfo op_table[OP_COUNT];
 
@@ -79,6 +91,16 @@ const OpInfo *op_info(int op);
 int op_infer_node(IrNode *n, IrDiag *d);
 /* Run the node's lower hook. Returns 0/-1. */
 int op_lower_node(IrNode *n, IrDiag *d);
+
+/* Compile-time rewriting of control flow and non-tensor values (ops/op_ctrl.c,
+ * docs/CONTROL_FLOW.md), called by pass_infer before a node's infer hook, once its inputs are
+ * typed: If/Loop/Scan/sequence/optional nodes whose behaviour is known at compile time are
+ * replaced by tensor nodes. Returns 1 when n was replaced (*next = the first node to infer
+ * next), 0 when n is left alone, -1 on error (diagnostic given). */
+int op_expand_node(IrNode *n, IrNode **next, IrDiag *d);
+/* Removes nodes whose outputs are all unused sequence/optional values (resolved at compile
+ * time); returns the number removed. */
+int op_remove_dead_nontensor(IrGraph *g);
 
 /* ------------------------------------------------------------ helpers shared by family files */
 

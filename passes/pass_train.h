@@ -1,0 +1,31 @@
+/* pass_train.h - training on the IR (docs/TRAINING.md): reverse-mode autodiff
+ * (passes/pass_autodiff.c) and the construction of a training graph from an inference model
+ * (passes/pass_train.c). */
+#ifndef ONNXC_PASS_TRAIN_H
+#define ONNXC_PASS_TRAIN_H
+
+#include "ir/ir.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Builds the backward graph of `loss` (a value of g with a static float/double type, usually a
+ * scalar) with respect to wrt[0..nwrt-1] (values of g: initializers, inputs or intermediates).
+ * Every node of g must already be type-inferred with static shapes. The backward nodes are
+ * appended to g (after every existing node) from the gradient rules of the op table
+ * (op_grad_rule); grads[i] receives dL/d wrt[i] (a zero constant when the loss does not depend
+ * on it). The seed dL/dloss is 1. Returns 0, or -1 with a diagnostic naming the node whose
+ * operator has no rule or whose rule failed. */
+int pass_autodiff(IrGraph *g, IrValue *loss, int nwrt, IrValue *const *wrt, IrValue **grads,
+                  IrDiag *d);
+
+/* Same with an explicit seed dL/dloss (a value of loss's type; NULL: ones) and the backward
+ * nodes inserted before `before` (NULL: appended); used by the Gradient operator. */
+int pass_autodiff_at(IrGraph *g, IrValue *loss, IrValue *seed, int nwrt, IrValue *const *wrt,
+                     IrValue **grads, IrNode *before, IrDiag *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
