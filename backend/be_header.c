@@ -18,6 +18,7 @@ _Static_assert(ONNXC_ABI_VERSION == 1, "update the onnxc_model.h copy in be_head
 _Static_assert(sizeof(OnnxcModelInfo) == 64, "update the onnxc_model.h copy in be_header.c");
 _Static_assert(sizeof(OnnxcTensorInfo) == 32, "update the onnxc_model.h copy in be_header.c");
 _Static_assert(sizeof(OnnxcTensor) == 24, "update the onnxc_model.h copy in be_header.c");
+_Static_assert(sizeof(OnnxcString) == 16, "update the onnxc_model.h copy in be_header.c");
 
 int be_is_real_input(const IrValue *v) {
     return v && !(v->flags & IR_VALUE_INITIALIZER) && !v->init;
@@ -34,7 +35,7 @@ const char *be_c_type(int dtype) {
     case IR_DT_UINT16: case IR_DT_FLOAT16: case IR_DT_BFLOAT16: return "uint16_t";
     case IR_DT_UINT32: return "uint32_t";
     case IR_DT_UINT64: return "uint64_t";
-    case IR_DT_STRING: return "void"; /* records {const char *data; size_t len} */
+    case IR_DT_STRING: return "OnnxcString"; /* records {const char *data; size_t len} */
     default: return "uint8_t"; /* UINT8, BOOL, FLOAT8*, UINT4, FLOAT4E2M1, UINT2 */
     }
 }
@@ -133,6 +134,10 @@ static const char *const api_copy =
     "    int32_t rank;\n"
     "    const int64_t *dims;\n"
     "} OnnxcTensor;\n"
+    "typedef struct OnnxcString {\n"
+    "    const char *data;\n"
+    "    size_t len;\n"
+    "} OnnxcString;\n"
     "typedef struct OnnxcContext OnnxcContext;\n"
     "const OnnxcModelInfo *onnxc_model_info(void);\n"
     "int onnxc_context_create(OnnxcContext **out);\n"

@@ -38,6 +38,7 @@ typedef struct RtCtx {
     char errmsg[RT_ERRMSG_CAP]; /* last failure message */
     int status;                 /* last failure status */
     int num_threads;            /* threads kernels may use (1 = serial) */
+    void *str_pool;             /* chunks of string bytes made by kernels (rt_str_alloc), or NULL */
 } RtCtx;
 
 typedef int (*RtKernelFn)(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
@@ -51,6 +52,13 @@ int rt_fail(RtCtx *ctx, int status, const char *fmt, ...) __attribute__((format(
 int64_t rt_numel(const RtTensor *t);
 /* Bytes per element in onnxc layout for an ONNX dtype (0 if unknown). */
 size_t rt_dtype_size(int32_t dtype);
+
+/* String bytes that kernels create (StringConcat, StringNormalizer, ...): `n` bytes from the
+ * context's pool (runtime/rt_str.c), NULL when out of memory. They live until rt_str_release,
+ * which the model API calls before every run and when the context is destroyed. STRING elements
+ * are OnnxcString records {data, len} (the layout of IrString). */
+void *rt_str_alloc(RtCtx *ctx, size_t n);
+void rt_str_release(RtCtx *ctx);
 
 /* Kernel lookup by symbol name (runtime/kernels.def); NULL if unknown. Used by constant folding
  * and tests; generated code references kernels by symbol instead. */

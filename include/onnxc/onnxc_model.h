@@ -65,6 +65,16 @@ typedef struct OnnxcTensor {
     const int64_t *dims;
 } OnnxcTensor;
 
+/* One element of a STRING tensor (dtype 8): `len` bytes at `data`, not NUL-terminated in
+ * general (may contain NUL). Input strings are caller-owned and only read. Output strings point
+ * at bytes owned by the context (made by the run), at the model's constant bytes, or at the
+ * caller's input bytes (e.g. Identity); they stay valid until the next run on that context or
+ * its destruction, whichever comes first. */
+typedef struct OnnxcString {
+    const char *data;
+    size_t len;
+} OnnxcString;
+
 typedef struct OnnxcContext OnnxcContext;
 
 /* Description of the compiled model (static storage; never NULL). */

@@ -74,6 +74,7 @@ int rt_api_create(OnnxcContext **out) {
 void rt_api_destroy(OnnxcContext *ctx) {
     if (!ctx)
         return;
+    rt_str_release(&ctx->rt);
     free(ctx->ws);
     free(ctx);
 }
@@ -86,6 +87,7 @@ const char *rt_api_error(const OnnxcContext *ctx) {
 
 /* Calls the graph function; fills in a message when a kernel failed without one. */
 static int call_graph(OnnxcContext *ctx, void *const *in, void *const *out) {
+    rt_str_release(&ctx->rt); /* string outputs of the previous run end here */
     int st = onnxc__desc.run(&ctx->rt, ctx->ws, in, out);
     if (st != ONNXC_OK) {
         ctx->rt.status = st;
