@@ -35,7 +35,7 @@ char *be_tmp_create(const char *final_path, const char *suffix, IrDiag *d) {
     size_t dirlen = slash ? (size_t)(slash - final_path + 1) : 0;
     const char *base = slash ? slash + 1 : final_path;
     size_t n = strlen(final_path) + strlen(suffix) + 16;
-    char *tmp = malloc(n);
+    char *tmp = ir_malloc(n);
     if (!tmp) {
         ir_error(d, NULL, "out of memory");
         return NULL;
@@ -83,7 +83,7 @@ static int run_capture(char *const argv[], char **out) {
     posix_spawn_file_actions_destroy(&fa);
     close(pfd[1]);
     size_t len = 0, cap = 1024;
-    char *buf = malloc(cap);
+    char *buf = ir_malloc(cap);
     for (;;) {
         char chunk[4096];
         ssize_t k = read(pfd[0], chunk, sizeof chunk);
@@ -94,7 +94,7 @@ static int run_capture(char *const argv[], char **out) {
         if (buf && len + (size_t)k + 1 > cap && len < 65536) {
             while (len + (size_t)k + 1 > cap)
                 cap *= 2;
-            char *nb = realloc(buf, cap);
+            char *nb = ir_realloc(buf, cap);
             if (!nb) {
                 free(buf);
                 buf = NULL;

@@ -64,6 +64,7 @@ typedef struct Be {
     int nconst;             /* counter for global names */
     int inline_kernels;     /* bitcode at O1+: force-inline kernels, one RtTensor array per node */
 } Be;
+    int oom;                /* a scratch allocation failed: be_emit reports it and stops */
 
 /* Calls of one kernel beyond which it is not force-inlined (code size). */
 #define BE_MAX_INLINED_CALLS 16
@@ -102,7 +103,7 @@ static int bitcode_bytes(const char *path, const void **data, size_t *len, IrDia
         for (;;) {
             if (n == cap) {
                 cap = cap ? cap * 2 : (1u << 20);
-                char *nb = realloc(buf, cap);
+                char *nb = ir_realloc(buf, cap);
                 if (!nb) {
                     bad = 1;
                     break;
@@ -163,9 +164,11 @@ static LLVMValueRef cstr(Be *be, const char *s) {
 
 /* Array of int64 as a constant global. */
 static LLVMValueRef i64_array(Be *be, const int64_t *v, int n) {
-    LLVMValueRef *el = malloc(sizeof *el * (size_t)(n > 0 ? n : 1));
-    if (!el)
-        return NULL;
+    LLVMValueRef *el = ir_malloc(sizeof *el * (size_t)(n > 0 ? n : 1));
+    if (!el) { /* a placeholder keeps the builder calls valid; be_emit stops on be->oom */
+        be->oom = 1;
+        return LLVMConstNull(be->ptr);
+    }
     for (int i = 0; i < n; i++)
         el[i] = ci64(be, v[i]);
     LLVMValueRef arr = LLVMConstArray2(be->i64, el, (uint64_t)n);
@@ -200,9 +203,11 @@ static LLVMValueRef value_const(Be *be, const IrValue *v) {
     if (t->dtype == IR_DT_STRING) {
         LLVMTypeRef rec = LLVMStructTypeInContext(be->C, (LLVMTypeRef[]){be->ptr, be->i64}, 2, 0);
         int64_t n = t->numel;
-        LLVMValueRef *el = malloc(sizeof *el * (size_t)(n > 0 ? n : 1));
-        if (!el)
-            return NULL;
+        LLVMValueRef *el = ir_malloc(sizeof *el * (size_t)(n > 0 ? n : 1));
+        if (!el) {
+            be->oom = 1;
+            return LLVMConstNull(be->ptr);
+        }
         const IrString *s = t->data;
         for (int64_t i = 0; i < n; i++) {
             LLVMValueRef str = const_global(
@@ -338,8 +343,8 @@ static LLVMValueRef emit_graph_fn(Be *be) {
     LLVMSetAlignment(tin, 16);
     LLVMSetAlignment(tout, 16);
 
-    LLVMValueRef *phi_v = calloc((size_t)nlowered + 1, sizeof *phi_v);
-    LLVMBasicBlockRef *phi_b = calloc((size_t)nlowered + 1, sizeof *phi_b);
+    LLVMValueRef *phi_v = ir_calloc((size_t)nlowered + 1, sizeof *phi_v);
+    LLVMBasicBlockRef *phi_b = ir_calloc((size_t)nlowered + 1, sizeof *phi_b);
     if (!phi_v || !phi_b) {
         free(phi_v);
         free(phi_b);
@@ -475,7 +480,7 @@ static int emit_desc(Be *be, LLVMValueRef graph_fn, int64_t workspace_bytes) {
     LLVMStructSetBody(desc_ty, (LLVMTypeRef[]){be->ptr, be->i64, be->ptr}, 3, 0);
 
     int nin = 0;
-    LLVMValueRef *ti = malloc(sizeof *ti * (size_t)(g->ninputs + g->noutputs + 1));
+    LLVMValueRef *ti = ir_malloc(sizeof *ti * (size_t)(g->ninputs + g->noutputs + 1));
     if (!ti)
         return -1;
     for (int i = 0; i < g->ninputs; i++)
@@ -539,8 +544,9 @@ static void emit_typed_api(Be *be) {
     for (int i = 0; i < g->ninputs; i++)
         nin += be_is_real_input(g->inputs[i]);
     int nparams = 1 + nin + g->noutputs;
-    LLVMTypeRef *pt = malloc(sizeof *pt * (size_t)nparams);
-    if (!pt)
+    LLVMTypeRef *pt = ir_malloc(sizeof *pt * (size_t)nparams);
+    if (!pt) {
+        be->oom = 1;
         return;
     for (int i = 0; i < nparams; i++)
         pt[i] = be->ptr;
@@ -720,10 +726,10 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
     int ol = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
     be.inline_kernels = o->use_bitcode && ol >= 1;
     size_t nv = (size_t)g->nvalues + 1;
-    be.data_g = calloc(nv, sizeof *be.data_g);
-    be.dims_g = calloc(nv, sizeof *be.dims_g);
-    be.in_idx = malloc(nv * sizeof *be.in_idx);
-    be.out_idx = malloc(nv * sizeof *be.out_idx);
+    be.data_g = ir_calloc(nv, sizeof *be.data_g);
+    be.dims_g = ir_calloc(nv, sizeof *be.dims_g);
+    be.in_idx = ir_malloc(nv * sizeof *be.in_idx);
+    be.out_idx = ir_malloc(nv * sizeof *be.out_idx);
     char *triple = NULL, *cpu = NULL, *features = NULL, *err = NULL;
     char *tmp_out = NULL, *tmp_obj = NULL, *tmp_h = NULL;
     LLVMTargetMachineRef tm = NULL;
@@ -931,3 +937,8 @@ done:
     free(be.out_idx);
     return rc;
 }
+    }
+    if (be.oom) {
+        ir_error(d, NULL, "out of memory in code generation");
+        goto done;
+    }

@@ -90,10 +90,33 @@ typedef struct IrString {
 
 /* ---------------------------------------------------------------- limits */
 
-/* Caps that keep hostile models from exhausting memory or the stack (documented in docs/). */
+/* Caps that keep hostile models from exhausting memory or the stack (docs/HARDENING.md,
+ * "Limits"). IR_MAX_RANK is fixed (stack arrays and the runtime's parameter blocks are sized by
+ * it); IR_MAX_SUBGRAPH_DEPTH bounds every recursion over nested graphs and may be raised at
+ * build time (-DIR_MAX_SUBGRAPH_DEPTH=N in CMAKE_C_FLAGS). The other three are the defaults of
+ * the run-time limits below (IrLimits). */
 #define IR_MAX_RANK 64
+#ifndef IR_MAX_SUBGRAPH_DEPTH
 #define IR_MAX_SUBGRAPH_DEPTH 64
-#define IR_MAX_TENSOR_BYTES ((int64_t)1 << 34) /* 16 GiB */
+#endif
+#define IR_MAX_TENSOR_BYTES ((int64_t)1 << 34) /* 16 GiB: default of IrLimits.max_tensor_bytes */
+#define IR_MAX_DIM ((int64_t)1 << 34)          /* default of IrLimits.max_dim */
+#define IR_MAX_NODES (1 << 24)                 /* default of IrLimits.max_nodes */
+#define IR_LIMIT_CEILING ((int64_t)1 << 48)    /* no limit may be raised above this */
+
+/* Run-time limits, process-wide (the driver sets them from --max-tensor-bytes, --max-dim,
+ * --max-nodes before compiling; not meant to change while another thread compiles).
+ * onnxc_prepare refuses a model with a value above them (passes/pass_pipeline.c). */
+typedef struct IrLimits {
+    int64_t max_tensor_bytes; /* static byte size of any value, constant or tensor type */
+    int64_t max_dim;          /* any static dimension */
+    int64_t max_nodes;        /* nodes per graph (bounds the graph's depth too) */
+} IrLimits;
+/* The limits in force (defaults until ir_limits_set). */
+IrLimits ir_limits(void);
+/* Sets the limits; a field <= 0 takes its default; NULL restores every default. -1 (nothing
+ * changed) if a field exceeds IR_LIMIT_CEILING. */
+int ir_limits_set(const IrLimits *l);
 
 /* Checked arithmetic: return 0 on success, -1 on overflow (result untouched). */
 int ir_mul_i64(int64_t a, int64_t b, int64_t *out);
@@ -194,7 +217,8 @@ typedef struct IrType {
 int ir_type_is_static(const IrType *t);
 /* Element count of a static tensor type into *out; -1 if not static or on overflow. */
 int ir_type_numel(const IrType *t, int64_t *out);
-/* Byte size of a static tensor type; -1 if not static, overflow or > IR_MAX_TENSOR_BYTES. */
+/* Byte size of a static tensor type; -1 if not static, overflow or above
+ * ir_limits().max_tensor_bytes. */
 int ir_type_nbytes(const IrType *t, int64_t *out);
 /* Deep copy into arena a. */
 int ir_type_copy(IrArena *a, IrType *dst, const IrType *src);

@@ -7,6 +7,7 @@
  */
 #include "ir/ir.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,41 @@ int ir_add_i64(int64_t a, int64_t b, int64_t *out) {
     if (__builtin_add_overflow(a, b, &r))
         return -1;
     *out = r;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ limits */
+
+/* Process-wide run-time limits (ir.h, IrLimits); atomics so that reading them while the
+ * driver sets them is defined behaviour. */
+static _Atomic int64_t lim_tensor_bytes = IR_MAX_TENSOR_BYTES;
+static _Atomic int64_t lim_dim = IR_MAX_DIM;
+static _Atomic int64_t lim_nodes = IR_MAX_NODES;
+
+IrLimits ir_limits(void) {
+    IrLimits l;
+    l.max_tensor_bytes = atomic_load_explicit(&lim_tensor_bytes, memory_order_relaxed);
+    l.max_dim = atomic_load_explicit(&lim_dim, memory_order_relaxed);
+    l.max_nodes = atomic_load_explicit(&lim_nodes, memory_order_relaxed);
+    return l;
+}
+
+int ir_limits_set(const IrLimits *l) {
+    IrLimits n = {IR_MAX_TENSOR_BYTES, IR_MAX_DIM, IR_MAX_NODES};
+    if (l) {
+        if (l->max_tensor_bytes > IR_LIMIT_CEILING || l->max_dim > IR_LIMIT_CEILING ||
+            l->max_nodes > IR_LIMIT_CEILING)
+            return -1;
+        if (l->max_tensor_bytes > 0)
+            n.max_tensor_bytes = l->max_tensor_bytes;
+        if (l->max_dim > 0)
+            n.max_dim = l->max_dim;
+        if (l->max_nodes > 0)
+            n.max_nodes = l->max_nodes;
+    }
+    atomic_store(&lim_tensor_bytes, n.max_tensor_bytes);
+    atomic_store(&lim_dim, n.max_dim);
+    atomic_store(&lim_nodes, n.max_nodes);
     return 0;
 }
 
@@ -339,7 +375,7 @@ int ir_type_nbytes(const IrType *t, int64_t *out) {
     if (ir_type_numel(t, &n))
         return -1;
     size_t es = ir_dtype_size(t->dtype);
-    if (es == 0 || ir_mul_i64(n, (int64_t)es, &n) || n > IR_MAX_TENSOR_BYTES)
+    if (es == 0 || ir_mul_i64(n, (int64_t)es, &n) || n > ir_limits().max_tensor_bytes)
         return -1;
     *out = n;
     return 0;
@@ -411,7 +447,8 @@ IrTensor *ir_tensor_new(IrArena *a, IrDType dt, int rank, const int64_t *dims) {
             return NULL;
     }
     int64_t bytes;
-    if (ir_mul_i64(n, (int64_t)ir_dtype_size(dt), &bytes) || bytes > IR_MAX_TENSOR_BYTES)
+    if (ir_mul_i64(n, (int64_t)ir_dtype_size(dt), &bytes) ||
+        bytes > ir_limits().max_tensor_bytes)
         return NULL;
     IrTensor *t = ir_arena_alloc(a, sizeof(*t));
     if (!t)

@@ -173,7 +173,7 @@ static int hexval(int c) {
 static int sbuf_put(Parser *P, char c) {
     if (P->slen + 1 >= P->scap) {
         size_t ncap = P->scap ? P->scap * 2 : 256;
-        char *nb = realloc(P->sbuf, ncap);
+        char *nb = ir_realloc(P->sbuf, ncap);
         if (!nb)
             return oom(P);
         P->sbuf = nb;
@@ -468,7 +468,7 @@ static int vec_grow(Parser *P, void **arr, size_t *cap, size_t need, size_t es) 
             return oom(P);
         ncap *= 2;
     }
-    void *n = realloc(*arr, ncap * es);
+    void *n = ir_realloc(*arr, ncap * es);
     if (!n)
         return oom(P);
     *arr = n;

@@ -281,7 +281,7 @@ static int cmp_str_ptr(const void *pa, const void *pb) {
 static void check_attr_names(VCtx *c, const IrNode *n) {
     if (n->nattr < 2)
         return;
-    const char **names = malloc((size_t)n->nattr * sizeof(*names));
+    const char **names = ir_malloc((size_t)n->nattr * sizeof(*names));
     if (!names) {
         VERR(c, n, "out of memory while verifying");
         return;
@@ -381,7 +381,7 @@ static void verify_node(VCtx *c, VFrame *f, const IrNode *n) {
 static void check_names(VCtx *c, const VFrame *f) {
     const IrGraph *g = f->g;
     size_t cap = (size_t)g->ninputs + (size_t)g->ninits + (size_t)g->nvalues + 1;
-    NameRef *r = malloc(cap * sizeof(*r));
+    NameRef *r = ir_malloc(cap * sizeof(*r));
     if (!r) {
         VERR(c, NULL, "graph '%s': out of memory while verifying", gname(g));
         return;
@@ -419,7 +419,7 @@ static void check_names(VCtx *c, const VFrame *f) {
     }
     free(r);
     /* graph outputs listed twice (counted per value id: linear time) */
-    int *seen = calloc((size_t)g->nvalues + 1, sizeof(*seen));
+    int *seen = ir_calloc((size_t)g->nvalues + 1, sizeof(*seen));
     if (!seen) {
         VERR(c, NULL, "graph '%s': out of memory while verifying", gname(g));
         return;
@@ -440,9 +440,9 @@ static void verify_graph(VCtx *c, VFrame *f) {
         VERR(c, NULL, "graph '%s': malformed value lists", gname(g));
         return;
     }
-    f->defined = calloc(nv + 1, 1);
-    f->producer = calloc(nv + 1, sizeof(*f->producer));
-    f->uses = calloc(nv + 1, sizeof(*f->uses));
+    f->defined = ir_calloc(nv + 1, 1);
+    f->producer = ir_calloc(nv + 1, sizeof(*f->producer));
+    f->uses = ir_calloc(nv + 1, sizeof(*f->uses));
     if (!f->defined || !f->producer || !f->uses) {
         VERR(c, NULL, "graph '%s': out of memory while verifying", gname(g));
         goto done;

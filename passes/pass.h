@@ -62,8 +62,13 @@ int pass_lower(IrGraph *g, IrDiag *d);
  * = sum of all intermediate sizes (for --stats). 64-byte aligned offsets. Returns 0/-1. */
 int pass_plan(IrGraph *g, int64_t *ws_bytes, int64_t *naive_bytes, IrDiag *d);
 
-/* Runs 1-4. Returns 0 or -1 (diagnostics in d). */
+/* Runs 1-4. Returns 0 or -1 (diagnostics in d). Refuses models above the limits (ir.h,
+ * IrLimits: tensor bytes, dimension, nodes per graph) with onnxc_check_limits, before and after
+ * inference and before lowering. */
 int onnxc_prepare(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d);
+/* Checks every value of m (graph inputs and outputs included, subgraphs too) and every graph's
+ * node count against ir_limits(); an error naming the value for each one above them. 0 / -1. */
+int onnxc_check_limits(IrModel *m, IrDiag *d);
 
 #ifdef __cplusplus
 }

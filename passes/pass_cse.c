@@ -141,8 +141,8 @@ int pass_cse_run(IrModel *m, PassCtx *cx) {
     size_t cap = 16;
     while (cap < (size_t)g->nnodes * 2 + 2)
         cap *= 2;
-    IrNode **tab = calloc(cap, sizeof *tab);
-    uint64_t *hs = calloc(cap, sizeof *hs);
+    IrNode **tab = ir_calloc(cap, sizeof *tab);
+    uint64_t *hs = ir_calloc(cap, sizeof *hs);
     if (!tab || !hs) {
         free(tab);
         free(hs);

@@ -345,7 +345,7 @@ void pm_print_stats(const IrModel *m, const PassCtx *cx) {
         return;
     FILE *f = cx->out;
     const IrGraph *g = m->graph;
-    OpCount *oc = calloc((size_t)g->nnodes + 1, sizeof *oc);
+    OpCount *oc = ir_calloc((size_t)g->nnodes + 1, sizeof *oc);
     int noc = 0;
     int64_t flops = 0, params = 0, pbytes = 0;
     for (const IrNode *n = g->first; n; n = n->next) {

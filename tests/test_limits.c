@@ -5,9 +5,9 @@
  * fe_load_model_buffer + onnxc_prepare (-O2, no LLVM). Every case should fail with an error (the
  * sizes exceed IR_MAX_TENSOR_BYTES or overflow int64) and must not crash: the sanitizer build of
  * scripts/test.sh runs this test with UBSan, so an unchecked signed overflow in an infer hook
- * or the planner is a failure too. Refusal is enforced for rank and negative dims; the other
- * cases print whether prepare refused them (see docs/HARDENING.md for the ones it accepts). The caps themselves (rank, subgraph depth) are checked at
- * their edge.
+ * or the planner is a failure too. Every case over the caps must be refused by an error that
+ * names the value or node (onnxc_check_limits for graph inputs/outputs, which the planner does
+ * not size). test_limit_options lowers and raises the run-time limits (ir_limits_set).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,6 +55,10 @@ static int ndims_of(const int64_t *d) {
         n++;
     return n;
 }
+
+/* 1: run_case calls pass_infer alone instead of onnxc_prepare (which refuses graph inputs
+ * over the limits before inference), so that the infer hooks still see the absurd sizes. */
+static int g_infer_only;
 
 /* Builds, packs, loads and prepares one case; returns 1 if prepared, 0 on clean failure. */
 static int run_case(const Case *c, char *first_error, size_t cap) {
@@ -176,7 +180,7 @@ static int run_case(const Case *c, char *first_error, size_t cap) {
     if (m) {
         OnnxcCompileOptions o;
         onnxc_options_default(&o);
-        ok = onnxc_prepare(m, &o, &d) == 0;
+        ok = g_infer_only ? pass_infer(m->graph, &d) == 0 : onnxc_prepare(m, &o, &d) == 0;
     }
     if (ok)
         assert_int_equal(d.nerrors, 0);
@@ -240,7 +244,10 @@ static const Case cases[] = {
      0},
     {"Unsqueeze [2^62,2^62] axes 0", "Unsqueeze", {IN("x", H, H), CST("a", 0)}, 2, 0, 0, 0, {0}, 0,
      0},
-    {"Add with a negative dim", "Add", {IN("a", -7), IN("b", 1)}, 2, 0, 0, 0, {0}, 0, 0},
+    /* the loader reads a negative dim_value as an unknown dim (frontend/fe_model.c), which
+     * dynamic shapes size at run time: either outcome, never a crash */
+    {"Add with a negative dim (read as unknown)", "Add", {IN("a", -7), IN("b", 1)}, 2, 0, 0, 0,
+     {0}, 0, -1},
     {"Relu of rank 65", "Relu",
      {IN("x", 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
          1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -252,26 +259,114 @@ static const Case cases[] = {
 
 static void test_absurd_dims(void **state) {
     (void)state;
-    int n = (int)(sizeof cases / sizeof cases[0]), refused = 0, accepted = 0;
+    int n = (int)(sizeof cases / sizeof cases[0]), refused = 0;
     for (int i = 0; i < n; i++) {
         char err[600] = "";
         int ok = run_case(&cases[i], err, sizeof err);
         print_message("limits: %-70s %s%s\n", cases[i].what, ok ? "prepared" : "refused: ",
                       ok ? "" : err);
-        /* Refusal is what we want everywhere; it is enforced where the loader or a cap must
-         * refuse (rank, negative dims). Elsewhere a prepared case is counted and listed: sizes
-         * of graph inputs/outputs are not planned by onnxc_prepare (docs/HARDENING.md). */
-        if (cases[i].expect_ok == 0 && ok) {
-            if (strstr(cases[i].what, "rank 65") || strstr(cases[i].what, "negative"))
+        /* Every case over the caps must be refused with an error that names what is wrong:
+         * a value (graph input/output, constant, intermediate: 'name') or the node ('n'). */
+        if (cases[i].expect_ok == 0) {
+            if (ok)
                 fail_msg("%s: prepared, expected an error", cases[i].what);
-            accepted++;
+            if (!strchr(err, '\''))
+                fail_msg("%s: the error names no value or node: %s", cases[i].what, err);
         }
         if (cases[i].expect_ok == 1 && !ok)
             fail_msg("%s: refused, expected to prepare", cases[i].what);
         refused += !ok;
     }
-    print_message("limits: %d absurd-size cases, %d refused with an error, %d prepared although "
-                  "over the caps, 0 crashes\n", n, refused, accepted);
+    print_message("limits: %d absurd-size cases, %d refused with an error, 0 crashes\n", n,
+                  refused);
+    /* the same sizes through the infer hooks alone (UBSan checks their arithmetic) */
+    g_infer_only = 1;
+    int inferred = 0;
+    for (int i = 0; i < n; i++) {
+        char err[600] = "";
+        inferred += run_case(&cases[i], err, sizeof err);
+    }
+    g_infer_only = 0;
+    print_message("limits: pass_infer alone: %d of %d cases inferred, the others refused, 0 "
+                  "crashes\n", inferred, n);
+}
+
+/* The run-time limits (ir.h, IrLimits; onnx --max-tensor-bytes / --max-dim / --max-nodes):
+ * lowering them refuses a model that passes by default, raising them accepts one that the
+ * defaults refuse, and the error names the value. */
+static void test_limit_options(void **state) {
+    (void)state;
+    char err[600];
+    const Case relu1k = {"Relu [1024]", "Relu", {IN("x", 1024)}, 1, 0, 0, 0, {0}, 0, 1};
+    const Case relu32g = {"Relu [2^33] f32 (32 GiB)", "Relu", {IN("x", (int64_t)1 << 33)}, 1, 0,
+                          0, 0, {0}, 0, 1};
+    IrLimits def = ir_limits();
+    assert_int_equal(def.max_tensor_bytes, IR_MAX_TENSOR_BYTES);
+    assert_int_equal(def.max_dim, IR_MAX_DIM);
+    assert_int_equal(def.max_nodes, IR_MAX_NODES);
+    assert_int_equal(run_case(&relu1k, err, sizeof err), 1);
+    assert_int_equal(run_case(&relu32g, err, sizeof err), 0);
+    assert_non_null(strstr(err, "graph input 'x'"));
+    assert_non_null(strstr(err, "--max-tensor-bytes"));
+
+    IrLimits l = {1000, 0, 0}; /* 1000 bytes */
+    assert_int_equal(ir_limits_set(&l), 0);
+    assert_int_equal(ir_limits().max_dim, IR_MAX_DIM); /* 0: default */
+    assert_int_equal(run_case(&relu1k, err, sizeof err), 0);
+    assert_non_null(strstr(err, "'x'"));
+    assert_non_null(strstr(err, "4096 bytes"));
+
+    l = (IrLimits){(int64_t)1 << 36, 0, 0}; /* 64 GiB */
+    assert_int_equal(ir_limits_set(&l), 0);
+    assert_int_equal(run_case(&relu32g, err, sizeof err), 1);
+
+    l = (IrLimits){0, 512, 0};
+    assert_int_equal(ir_limits_set(&l), 0);
+    assert_int_equal(run_case(&relu1k, err, sizeof err), 0);
+    assert_non_null(strstr(err, "dimension 0 is 1024"));
+    assert_non_null(strstr(err, "--max-dim"));
+
+    const Case add = {"Add [4]+[4]", "Add", {IN("a", 4), IN("b", 4)}, 2, 0, 0, 0, {0}, 0, 1};
+    l = (IrLimits){0, 0, 1};
+    assert_int_equal(ir_limits_set(&l), 0);
+    assert_int_equal(run_case(&add, err, sizeof err), 1); /* one node: at the limit */
+
+    /* two nodes over a limit of one: refused, naming the graph */
+    static const char two[] =
+        "onnxc-ir 1\nir_version 7\nproducer \"\" \"\"\ndomain \"\"\nmodel_version 0\n"
+        "opset \"\" 17\ngraph \"two\" {\n  input %x : f32[2]\n"
+        "  %t = Relu(%x) {} : ?  # node \"a\", opset 17\n"
+        "  %y = Relu(%t) {} : ?  # node \"b\", opset 17\n  output %y : ?\n}\n";
+    for (int lim = 1; lim <= 2; lim++) {
+        l = (IrLimits){0, 0, lim};
+        assert_int_equal(ir_limits_set(&l), 0);
+        IrDiag d;
+        ir_diag_init(&d, NULL);
+        IrModel *m = ir_parse_model(two, sizeof two - 1, "two.ir", &d);
+        assert_non_null(m);
+        OnnxcCompileOptions o;
+        onnxc_options_default(&o);
+        int rc = onnxc_prepare(m, &o, &d);
+        if (lim == 1) {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(ir_diag_last(&d), "graph 'two' has 2 nodes"));
+        } else {
+            assert_int_equal(rc, 0);
+        }
+        ir_model_destroy(m);
+        ir_diag_free(&d);
+    }
+    l = (IrLimits){0, 0, 1};
+    assert_int_equal(ir_limits_set(&l), 0);
+
+    l = (IrLimits){IR_LIMIT_CEILING + 1, 0, 0};
+    assert_int_equal(ir_limits_set(&l), -1); /* refused, nothing changed */
+    assert_int_equal(ir_limits().max_nodes, 1);
+    assert_int_equal(ir_limits_set(NULL), 0);
+    def = ir_limits();
+    assert_int_equal(def.max_tensor_bytes, IR_MAX_TENSOR_BYTES);
+    assert_int_equal(def.max_nodes, IR_MAX_NODES);
+    assert_int_equal(run_case(&relu32g, err, sizeof err), 0);
 }
 
 /* Byte size of a static type: overflow and the cap give -1. */
@@ -347,6 +442,7 @@ int main(void) {
         cmocka_unit_test(test_tiny_pb_huge_dims),
         cmocka_unit_test(test_type_bytes),
         cmocka_unit_test(test_absurd_dims),
+        cmocka_unit_test(test_limit_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

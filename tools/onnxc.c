@@ -5,6 +5,7 @@
  *                 [--shape NAME=d0,d1,...]... [--no-bitcode] [-v]
  *                 [--print-before=P] [--print-after=P] [--print-changed] [--verify-each]
  *                 [--disable-pass=P] [--time-passes] [--stats] [--passes=P,P,...]
+ *                 [--max-tensor-bytes=N] [--max-dim=N] [--max-nodes=N]
  *   onnxc run MODEL(.onnx|.so) --data DIR [--out DIR] [--rtol R] [--atol A] [compile options]
  *   onnxc info LIB.so
  *   onnxc optimize MODEL.onnx -o OUT.onnx [-O0..-O3] [--shape NAME=...]... [pass options]
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "backend/be.h"
+#include "backend/be_internal.h" /* be_tmp_create / be_tmp_commit: atomic outputs */
 #include "frontend/fe.h"
 #include "ir/ir.h"
 #include "passes/pass.h"
@@ -50,6 +52,8 @@ static const char *usage_text =
     "      optimisation passes (-O1: fold,dce; -O2/-O3: the full pipeline), instruments to stderr:\n"
     "        --print-before=PASS|all --print-after=PASS|all --print-changed --verify-each\n"
     "        --disable-pass=NAME[,NAME] --time-passes --stats --passes=NAME,NAME,... (custom)\n"
+    "      limits (docs/HARDENING.md): --max-tensor-bytes=N (default 2^34), --max-dim=N\n"
+    "        (default 2^34), --max-nodes=N per graph (default 2^24)\n"
     "  run MODEL(.onnx|.so) --data DIR [--out DIR] [--rtol R] [--atol A] [compile options]\n"
     "      run on DIR/input_K.pb; compare with DIR/output_K.pb when present (default rtol 1e-3,\n"
     "      atol 1e-7); --out writes the outputs as output_K.pb; exit 1 on a mismatch\n"
@@ -128,6 +132,22 @@ static int parse_compile_opt(CompileArgs *c, int argc, char **argv, int *i) {
     if (strcmp(a, "--verify-each") == 0) { c->opt.verify_each = 1; return 1; }
     if (strcmp(a, "--time-passes") == 0) { c->opt.time_passes = 1; return 1; }
     if (strcmp(a, "--stats") == 0) { c->opt.stats = 1; return 1; }
+    /* run-time limits (ir.h, IrLimits; docs/HARDENING.md): process-wide, set now */
+    if (strncmp(a, "--max-tensor-bytes=", 19) == 0 || strncmp(a, "--max-dim=", 10) == 0 ||
+        strncmp(a, "--max-nodes=", 12) == 0) {
+        const char *v = strchr(a, '=') + 1;
+        char *end;
+        errno = 0;
+        long long x = strtoll(v, &end, 10);
+        IrLimits l = ir_limits();
+        int64_t *f = a[6] == 't' ? &l.max_tensor_bytes : a[6] == 'd' ? &l.max_dim : &l.max_nodes;
+        if (end == v || *end || errno || x <= 0)
+            return usage_error("bad limit '%s' (a positive number)", a), -1;
+        *f = x;
+        if (ir_limits_set(&l) != 0)
+            return usage_error("limit too large: '%s' (at most 2^48)", a), -1;
+        return 1;
+    }
     if (strcmp(a, "--name") == 0 || strncmp(a, "--name=", 7) == 0) {
         const char *v = a[6] == '=' ? a + 7 : (*i + 1 < argc ? argv[++*i] : NULL);
         if (!v || !*v) return usage_error("--name needs a value%s", ""), -1;
@@ -289,17 +309,28 @@ static int cmd_compile(int argc, char **argv) {
     if (resolve_shapes(&c, m, &d) != 0) goto done;
     if (onnxc_prepare(m, &c.opt, &d) != 0) goto done;
     if (emit_ir) {
-        FILE *f = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
+        /* a file is written under a temporary name next to it and renamed when complete */
+        int to_stdout = strcmp(out, "-") == 0;
+        char *tmp = to_stdout ? NULL : be_tmp_create(out, ".ir", &d);
+        if (!to_stdout && !tmp) goto done;
+        FILE *f = to_stdout ? stdout : fopen(tmp, "w");
         if (!f) {
             ir_error(&d, NULL, "cannot write %s: %s", out, strerror(errno));
+            if (tmp) unlink(tmp);
+            free(tmp);
             goto done;
         }
         int wr = ir_print_model(m, f, 0);
-        int cl = f == stdout ? fflush(f) : fclose(f);
+        int cl = to_stdout ? fflush(f) : fclose(f);
         if (wr != 0 || cl != 0) {
             ir_error(&d, NULL, "error writing %s", out);
+            if (tmp) unlink(tmp);
+            free(tmp);
             goto done;
         }
+        int cm = tmp ? be_tmp_commit(tmp, out, &d) : 0;
+        free(tmp);
+        if (cm != 0) goto done;
     } else {
         if (be_emit(m, &c.opt, kind, out, NULL, m->workspace_bytes, &d) != 0) goto done;
     }
