@@ -82,7 +82,8 @@ int pass_specialize_shapes(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d) 
 
 int pass_infer(IrGraph *g, IrDiag *d) {
     int errors = 0;
-    for (IrNode *n = g->first; n; n = n->next) {
+    for (IrNode *n = g->first, *next; n; n = next) {
+        next = n->next;
         /* After an earlier failure, nodes fed by untyped values are skipped silently: one
          * unsupported operator should give one diagnostic, not one per downstream node. */
         int untyped = 0;
@@ -92,9 +93,18 @@ int pass_infer(IrGraph *g, IrDiag *d) {
         if (untyped && errors) {
             continue;
         }
+        /* Control flow and sequences known at compile time become tensor nodes, which are
+         * inferred next (ops/op_ctrl.c). */
+        int ex = untyped ? 0 : op_expand_node(n, &next, d);
+        if (ex < 0)
+            errors++;
+        if (ex != 0)
+            continue;
         if (op_infer_node(n, d))
             errors++;
     }
+    if (!errors)
+        op_remove_dead_nontensor(g);
     for (int i = 0; i < g->noutputs && !errors; i++)
         if (g->outputs[i]->type.kind == IR_TYPE_UNKNOWN) {
             ir_error(d, NULL, "graph output '%s' has no inferred type", g->outputs[i]->name);
