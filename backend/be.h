@@ -27,6 +27,11 @@ typedef enum BeEmitKind { BE_EMIT_LLVM, BE_EMIT_ASM, BE_EMIT_OBJ, BE_EMIT_SO } B
 int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const char *out_path,
             const char *header_path, int64_t workspace_bytes, IrDiag *d);
 
+/* 1 if the prepared graph has a value whose shape is only known at run time (a real input or
+ * output, or a tensor a lowered node reads or writes): the backend then emits the dynamic graph
+ * function and the typed API takes OnnxcTensor descriptors (docs/DYNAMIC_SHAPES.md). */
+int be_graph_dynamic(const IrGraph *g);
+
 /* Folder holding the runtime pieces a model is linked with (onnxc_rt.bc, libonnxc_rt.a,
  * libonnxc_rtapi.a): $ONNXC_RUNTIME_DIR if set, else the build folder compiled in. */
 const char *be_runtime_dir(void);

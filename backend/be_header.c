@@ -187,6 +187,20 @@ int be_header_write(const IrGraph *g, const char *name, FILE *f) {
             name);
     fprintf(f, "/* Message of the last failure on ctx (\"\" if none). */\n"
                "const char *%s_error(const OnnxcContext *ctx);\n", name);
+    if (be_graph_dynamic(g)) { /* docs/DYNAMIC_SHAPES.md */
+        fprintf(f, "/* Runs the model. Its shapes are only known at run time, so every tensor is a\n"
+                   " * descriptor with the rules of onnxc_run: an output with data == NULL gets\n"
+                   " * data and dims owned by ctx, valid until the next run or destroy. */\n"
+                   "int %s_run(OnnxcContext *ctx", name);
+        ni = 0;
+        for (int i = 0; i < g->ninputs; i++)
+            if (be_is_real_input(g->inputs[i]))
+                fprintf(f, ",\n    const OnnxcTensor *in%d", ni++);
+        for (int i = 0; i < g->noutputs; i++)
+            fprintf(f, ",\n    OnnxcTensor *out%d", i);
+        fprintf(f, ");\n\n#ifdef __cplusplus\n}\n#endif\n#endif /* %s */\n", guard);
+        return ferror(f) ? -1 : 0;
+    }
     fprintf(f, "/* Runs the model: buffers hold exactly the shapes listed above. */\nint %s_run(OnnxcContext *ctx", name);
     ni = 0;
     for (int i = 0; i < g->ninputs; i++) {

@@ -31,6 +31,7 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 
 #include "backend/be_internal.h"
+#include "ops/op.h"
 #include "runtime/api/rt_model.h"
 #include "runtime/onnxc_rt.h"
 
@@ -40,7 +41,7 @@
 
 /* The LLVM types below mirror these C structs; keep them in step. */
 _Static_assert(sizeof(RtTensor) == 24, "RtTensor layout changed: update be_llvm.c");
-_Static_assert(sizeof(RtModelDesc) == 24, "RtModelDesc layout changed: update be_llvm.c");
+_Static_assert(sizeof(RtModelDesc) == 32, "RtModelDesc layout changed: update be_llvm.c");
 _Static_assert(sizeof(OnnxcTensorInfo) == 32, "OnnxcTensorInfo changed: update be_llvm.c");
 _Static_assert(sizeof(OnnxcModelInfo) == 64, "OnnxcModelInfo changed: update be_llvm.c");
 
@@ -63,8 +64,9 @@ typedef struct Be {
     uint64_t weight_bytes;  /* bytes of constant data emitted */
     int nconst;             /* counter for global names */
     int inline_kernels;     /* bitcode at O1+: force-inline kernels, one RtTensor array per node */
-} Be;
+    int dynamic;            /* some value has a dynamic shape: dynamic graph function */
     int oom;                /* a scratch allocation failed: be_emit reports it and stops */
+} Be;
 
 /* Calls of one kernel beyond which it is not force-inlined (code size). */
 #define BE_MAX_INLINED_CALLS 16
@@ -264,6 +266,8 @@ static LLVMValueRef get_fn(Be *be, const char *name, LLVMTypeRef ty) {
 /* ------------------------------------------------------------------ checks */
 
 static int value_ok(Be *be, const IrNode *n, const IrValue *v, const char *what) {
+    if (be->dynamic && v->type.kind == IR_TYPE_TENSOR && v->type.rank >= 0 && !v->init)
+        return 0; /* dims read or computed at run time (docs/DYNAMIC_SHAPES.md) */
     if (v->type.kind != IR_TYPE_TENSOR || !ir_type_is_static(&v->type)) {
         ir_error(be->d, n, "%s '%s' has no static tensor type; the backend needs static shapes",
                  what, v->name);
@@ -316,7 +320,11 @@ static int check_graph(Be *be) {
 
 /* ------------------------------------------------------------------ the graph function */
 
+static LLVMValueRef emit_graph_fn_dyn(Be *be);
+
 static LLVMValueRef emit_graph_fn(Be *be) {
+    if (be->dynamic)
+        return emit_graph_fn_dyn(be);
     IrGraph *g = be->g;
     LLVMTypeRef gty = LLVMFunctionType(be->i32, (LLVMTypeRef[]){be->ptr, be->ptr, be->ptr, be->ptr}, 4, 0);
     LLVMValueRef fn = LLVMAddFunction(be->M, "onnxc__graph", gty);
@@ -450,6 +458,415 @@ static LLVMValueRef emit_graph_fn(Be *be) {
     return bad ? NULL : fn;
 }
 
+/* ------------------------------------------------------------------ dynamic-shape graph function */
+
+int be_graph_dynamic(const IrGraph *g) {
+    for (int i = 0; i < g->ninputs; i++)
+        if (be_is_real_input(g->inputs[i]) && !ir_type_is_static(&g->inputs[i]->type))
+            return 1;
+    for (int i = 0; i < g->noutputs; i++)
+        if (!ir_type_is_static(&g->outputs[i]->type))
+            return 1;
+    for (const IrNode *n = g->first; n; n = n->next) {
+        if (!n->kernel)
+            continue;
+        for (int k = 0; k < n->nin; k++)
+            if (n->in[k] && n->in[k]->type.kind == IR_TYPE_TENSOR && !ir_type_is_static(&n->in[k]->type))
+                return 1;
+        for (int k = 0; k < n->nout; k++)
+            if (n->out[k] && !ir_type_is_static(&n->out[k]->type))
+                return 1;
+    }
+    return 0;
+}
+
+/* State of the dynamic graph function (docs/DYNAMIC_SHAPES.md). */
+typedef struct Dyn {
+    LLVMValueRef fn, ctx, ws, ins, outs;
+    LLVMBasicBlockRef entry, fail;
+    LLVMValueRef *phi_v;       /* statuses flowing into `fail` */
+    LLVMBasicBlockRef *phi_b;
+    int nphi, capphi;
+    const char **sym;          /* symbol names */
+    LLVMValueRef *sym_slot;    /* per symbol: i64 alloca, -1 while unbound */
+    LLVMValueRef *sym_name;    /* per symbol: its name as a C string (lazily) */
+    unsigned char *sym_bound;  /* per symbol: bound at this point of code generation */
+    int nsym, capsym;
+    LLVMValueRef *dslot;       /* per value id: ptr alloca holding the data (dynamic values) */
+    LLVMValueRef *ddims;       /* per value id: pointer to its dims storage (dynamic values) */
+    LLVMTypeRef bind_ty, prep_ty;
+    int bad;
+} Dyn;
+
+static int dyn_grow(void **p, int *cap, int need, size_t el) {
+    if (need <= *cap)
+        return 0;
+    int nc = *cap ? *cap * 2 : 16;
+    while (nc < need)
+        nc *= 2;
+    void *q = realloc(*p, (size_t)nc * el);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = nc;
+    return 0;
+}
+
+/* Branch to `fail` when st != 0 (st recorded for the phi); continues in a new block. */
+static void dyn_check(Be *be, Dyn *D, LLVMValueRef st) {
+    int cap = D->capphi;
+    if (dyn_grow((void **)&D->phi_v, &cap, D->nphi + 1, sizeof *D->phi_v) ||
+        dyn_grow((void **)&D->phi_b, &D->capphi, D->nphi + 1, sizeof *D->phi_b)) {
+        D->bad = 1;
+        return;
+    }
+    LLVMValueRef ne = LLVMBuildICmp(be->B, LLVMIntNE, st, ci32(be, 0), "");
+    LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(be->C, D->fn, "");
+    LLVMMoveBasicBlockBefore(next, D->fail);
+    LLVMBuildCondBr(be->B, ne, D->fail, next);
+    D->phi_v[D->nphi] = st;
+    D->phi_b[D->nphi++] = LLVMGetInsertBlock(be->B);
+    LLVMPositionBuilderAtEnd(be->B, next);
+}
+
+/* An alloca at the top of the entry block. */
+static LLVMValueRef dyn_alloca(Be *be, Dyn *D, LLVMTypeRef ty, const char *nm) {
+    LLVMBasicBlockRef cur = LLVMGetInsertBlock(be->B);
+    LLVMValueRef first = LLVMGetFirstInstruction(D->entry);
+    if (first)
+        LLVMPositionBuilderBefore(be->B, first);
+    else
+        LLVMPositionBuilderAtEnd(be->B, D->entry);
+    LLVMValueRef a = LLVMBuildAlloca(be->B, ty, nm);
+    LLVMSetAlignment(a, 16);
+    LLVMPositionBuilderAtEnd(be->B, cur);
+    return a;
+}
+
+static int dyn_sym_index(Dyn *D, const char *s) {
+    for (int i = 0; i < D->nsym; i++)
+        if (strcmp(D->sym[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static void dyn_add_syms(Dyn *D, const IrValue *v) {
+    if (!v || v->type.kind != IR_TYPE_TENSOR)
+        return;
+    for (int k = 0; k < v->type.rank; k++) {
+        const char *s = v->type.dims[k].sym;
+        if (v->type.dims[k].value >= 0 || !s || dyn_sym_index(D, s) >= 0)
+            continue;
+        int cap = D->capsym, cap2 = D->capsym;
+        if (dyn_grow((void **)&D->sym, &cap, D->nsym + 1, sizeof *D->sym) ||
+            dyn_grow((void **)&D->sym_slot, &cap2, D->nsym + 1, sizeof *D->sym_slot) ||
+            dyn_grow((void **)&D->sym_name, &D->capsym, D->nsym + 1, sizeof *D->sym_name)) {
+            D->bad = 1;
+            return;
+        }
+        D->sym[D->nsym++] = s;
+    }
+}
+
+/* Pointer to field f of element i of an RtTensor array. */
+static LLVMValueRef tensor_field(Be *be, LLVMValueRef arr, int i, unsigned f) {
+    LLVMValueRef el = LLVMBuildGEP2(be->B, be->tensor_ty, arr, (LLVMValueRef[]){ci64(be, i)}, 1, "");
+    return LLVMBuildStructGEP2(be->B, be->tensor_ty, el, f, "");
+}
+
+/* Pointer to element j of an i64 array. */
+static LLVMValueRef i64_at(Be *be, LLVMValueRef arr, int j) {
+    return LLVMBuildGEP2(be->B, be->i64, arr, (LLVMValueRef[]){ci64(be, j)}, 1, "");
+}
+
+/* Binds symbol si to `val` (rt_dyn_bind), with the failure check. */
+static void dyn_bind(Be *be, Dyn *D, int si, LLVMValueRef val) {
+    if (!D->sym_name[si])
+        D->sym_name[si] = cstr(be, D->sym[si]);
+    LLVMValueRef args[4] = {D->ctx, D->sym_slot[si], val, D->sym_name[si]};
+    LLVMValueRef st = LLVMBuildCall2(be->B, D->bind_ty, get_fn(be, "rt_dyn_bind", D->bind_ty), args,
+                                     4, "");
+    dyn_check(be, D, st);
+    D->sym_bound[si] = 1;
+}
+
+/* Data and dims pointers of value v at this point of the dynamic graph function. */
+static int dyn_value(Be *be, Dyn *D, const IrValue *v, LLVMValueRef *data, LLVMValueRef *dims) {
+    if (D->dslot[v->id]) {
+        *data = LLVMBuildLoad2(be->B, be->ptr, D->dslot[v->id], "");
+        *dims = D->ddims[v->id];
+        return 0;
+    }
+    *dims = value_dims(be, v);
+    if (be->in_idx[v->id] >= 0)
+        *data = LLVMBuildLoad2(be->B, be->ptr, tensor_field(be, D->ins, be->in_idx[v->id], 0), "");
+    else if (v->init)
+        *data = value_const(be, v);
+    else if (be->out_idx[v->id] >= 0)
+        *data = LLVMBuildLoad2(be->B, be->ptr, tensor_field(be, D->outs, be->out_idx[v->id], 0), "");
+    else if (v->offset >= 0)
+        *data = LLVMBuildGEP2(be->B, be->i8, D->ws, (LLVMValueRef[]){ci64(be, v->offset)}, 1, "");
+    else {
+        ir_error(be->d, v->producer, "value '%s' has no memory (not planned)", v->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Storage of a dynamic value v (data slot, dims) made in the entry block. */
+static void dyn_storage(Be *be, Dyn *D, const IrValue *v) {
+    if (!v || D->dslot[v->id] || v->init || v->type.kind != IR_TYPE_TENSOR ||
+        ir_type_is_static(&v->type))
+        return;
+    LLVMValueRef slot = dyn_alloca(be, D, be->ptr, "data");
+    LLVMValueRef data, dims;
+    int r = v->type.rank;
+    if (be->in_idx[v->id] >= 0) {
+        data = LLVMBuildLoad2(be->B, be->ptr, tensor_field(be, D->ins, be->in_idx[v->id], 0), "");
+        dims = LLVMBuildLoad2(be->B, be->ptr, tensor_field(be, D->ins, be->in_idx[v->id], 1), "");
+    } else if (be->out_idx[v->id] >= 0) {
+        data = LLVMBuildLoad2(be->B, be->ptr, tensor_field(be, D->outs, be->out_idx[v->id], 0), "");
+        dims = LLVMBuildLoad2(be->B, be->ptr, tensor_field(be, D->outs, be->out_idx[v->id], 1), "");
+    } else {
+        data = LLVMConstNull(be->ptr);
+        dims = dyn_alloca(be, D, LLVMArrayType2(be->i64, (uint64_t)(r > 0 ? r : 1)), "dims");
+    }
+    LLVMBuildStore(be->B, data, slot);
+    D->dslot[v->id] = slot;
+    D->ddims[v->id] = dims;
+}
+
+/* 1 if every dim of v is a constant or a bound symbol. */
+static int dyn_known(Dyn *D, const IrValue *v) {
+    for (int k = 0; k < v->type.rank; k++) {
+        const IrDim *dm = &v->type.dims[k];
+        if (dm->value >= 0)
+            continue;
+        int si = dm->sym ? dyn_sym_index(D, dm->sym) : -1;
+        if (si < 0 || !D->sym_bound[si])
+            return 0;
+    }
+    return 1;
+}
+
+/* Stores the dims of v (constants and bound symbols) into dst. */
+static void dyn_fill_dims(Be *be, Dyn *D, const IrValue *v, LLVMValueRef dst) {
+    for (int k = 0; k < v->type.rank; k++) {
+        const IrDim *dm = &v->type.dims[k];
+        LLVMValueRef x = dm->value >= 0 ? ci64(be, dm->value)
+                                        : LLVMBuildLoad2(be->B, be->i64,
+                                                         D->sym_slot[dyn_sym_index(D, dm->sym)], "");
+        LLVMBuildStore(be->B, x, i64_at(be, dst, k));
+    }
+}
+
+/* The graph function of a model with dynamic shapes: int onnxc__graph(RtCtx *ctx, void *ws,
+ * const RtTensor *inputs, RtTensor *outputs) (runtime/api/rt_model.h, RtGraphDynFn). */
+static LLVMValueRef emit_graph_fn_dyn(Be *be) {
+    IrGraph *g = be->g;
+    Dyn D;
+    memset(&D, 0, sizeof D);
+    LLVMTypeRef gty = LLVMFunctionType(be->i32, (LLVMTypeRef[]){be->ptr, be->ptr, be->ptr, be->ptr}, 4, 0);
+    D.fn = LLVMAddFunction(be->M, "onnxc__graph", gty);
+    LLVMSetVisibility(D.fn, LLVMHiddenVisibility);
+    D.ctx = LLVMGetParam(D.fn, 0);
+    D.ws = LLVMGetParam(D.fn, 1);
+    D.ins = LLVMGetParam(D.fn, 2);
+    D.outs = LLVMGetParam(D.fn, 3);
+    D.entry = LLVMAppendBasicBlockInContext(be->C, D.fn, "entry");
+    D.fail = LLVMAppendBasicBlockInContext(be->C, D.fn, "fail");
+    D.bind_ty = LLVMFunctionType(be->i32, (LLVMTypeRef[]){be->ptr, be->ptr, be->i64, be->ptr}, 4, 0);
+    D.prep_ty = LLVMFunctionType(be->i32, (LLVMTypeRef[]){be->ptr, be->ptr}, 2, 0);
+    size_t nv = (size_t)g->nvalues + 1;
+    D.dslot = calloc(nv, sizeof *D.dslot);
+    D.ddims = calloc(nv, sizeof *D.ddims);
+    LLVMPositionBuilderAtEnd(be->B, D.entry);
+    LLVMValueRef null = LLVMConstNull(be->ptr);
+    if (!D.dslot || !D.ddims)
+        D.bad = 1;
+
+    /* Symbols, their slots, the storage of every dynamic value. */
+    for (int i = 0; i < g->ninputs && !D.bad; i++)
+        if (be_is_real_input(g->inputs[i]))
+            dyn_add_syms(&D, g->inputs[i]);
+    for (IrNode *n = g->first; n && !D.bad; n = n->next) {
+        if (!n->kernel)
+            continue;
+        for (int k = 0; k < n->nin; k++)
+            dyn_add_syms(&D, n->in[k]);
+        for (int k = 0; k < n->nout; k++)
+            dyn_add_syms(&D, n->out[k]);
+    }
+    for (int i = 0; i < g->noutputs && !D.bad; i++)
+        dyn_add_syms(&D, g->outputs[i]);
+    D.sym_bound = calloc((size_t)D.nsym + 1, 1);
+    if (!D.sym_bound)
+        D.bad = 1;
+    for (int i = 0; i < D.nsym && !D.bad; i++) {
+        D.sym_slot[i] = dyn_alloca(be, &D, be->i64, "sym");
+        D.sym_name[i] = NULL;
+        LLVMBuildStore(be->B, ci64(be, -1), D.sym_slot[i]);
+    }
+    for (int i = 0; i < g->ninputs && !D.bad; i++)
+        if (be_is_real_input(g->inputs[i]))
+            dyn_storage(be, &D, g->inputs[i]);
+    for (IrNode *n = g->first; n && !D.bad; n = n->next) {
+        if (!n->kernel)
+            continue;
+        for (int k = 0; k < n->nout; k++)
+            dyn_storage(be, &D, n->out[k]);
+    }
+    /* Bind the symbols of the inputs. */
+    for (int i = 0; i < g->ninputs && !D.bad; i++) {
+        IrValue *v = g->inputs[i];
+        if (!be_is_real_input(v) || !D.dslot[v->id])
+            continue;
+        for (int k = 0; k < v->type.rank; k++) {
+            const IrDim *dm = &v->type.dims[k];
+            if (dm->value >= 0 || !dm->sym)
+                continue;
+            LLVMValueRef x = LLVMBuildLoad2(be->B, be->i64, i64_at(be, D.ddims[v->id], k), "");
+            dyn_bind(be, &D, dyn_sym_index(&D, dm->sym), x);
+        }
+    }
+
+    /* The nodes. */
+    for (IrNode *n = g->first; n && !D.bad; n = n->next) {
+        if (!n->kernel)
+            continue;
+        LLVMValueRef tin = dyn_alloca(be, &D, LLVMArrayType2(be->tensor_ty, (uint64_t)(n->nin ? n->nin : 1)), "tin");
+        LLVMValueRef tout = dyn_alloca(be, &D, LLVMArrayType2(be->tensor_ty, (uint64_t)(n->nout ? n->nout : 1)), "tout");
+        for (int k = 0; k < n->nin; k++) {
+            IrValue *v = n->in[k];
+            LLVMValueRef data, dims;
+            if (!v) {
+                store_tensor(be, tin, k, null, null, -1, 0);
+                continue;
+            }
+            if (dyn_value(be, &D, v, &data, &dims)) {
+                D.bad = 1;
+                break;
+            }
+            store_tensor(be, tin, k, data, dims, v->type.rank, v->type.dtype);
+        }
+        for (int k = 0; k < n->nout && !D.bad; k++) {
+            IrValue *v = n->out[k];
+            LLVMValueRef data, dims;
+            if (!v) {
+                store_tensor(be, tout, k, null, null, -1, 0);
+                continue;
+            }
+            if (dyn_value(be, &D, v, &data, &dims)) {
+                D.bad = 1;
+                break;
+            }
+            store_tensor(be, tout, k, data, dims, v->type.rank, v->type.dtype);
+            if (!D.dslot[v->id])
+                continue;
+            if (dyn_known(&D, v)) {
+                dyn_fill_dims(be, &D, v, dims);
+                LLVMValueRef args[2] = {D.ctx, LLVMBuildGEP2(be->B, be->tensor_ty, tout,
+                                                             (LLVMValueRef[]){ci64(be, k)}, 1, "")};
+                LLVMValueRef st = LLVMBuildCall2(be->B, D.prep_ty,
+                                                 get_fn(be, "rt_out_prepare", D.prep_ty), args, 2, "");
+                dyn_check(be, &D, st);
+            } else {
+                /* the kernel calls rt_out_alloc; zero dims until then (numel 0, no data) */
+                for (int j = 0; j < v->type.rank; j++)
+                    LLVMBuildStore(be->B, ci64(be, 0), i64_at(be, dims, j));
+                const OpInfo *oi = op_info(n->op);
+                if (!oi || !(oi->flags & OPF_DYN_SHAPE)) {
+                    char buf[128];
+                    ir_type_to_string(&v->type, buf, sizeof buf);
+                    ir_error(be->d, n, "unsupported: needs static shape of '%s' (%s: its dims are "
+                             "not known before the node runs and %s does not compute its output "
+                             "shape)", v->name, buf, n->op_type);
+                    D.bad = 1;
+                }
+            }
+        }
+        if (D.bad)
+            break;
+        LLVMValueRef params = null;
+        if (n->params && n->params_size > 0)
+            params = const_global(be, LLVMConstStringInContext2(be->C, n->params, n->params_size, 1),
+                                  "p", 16);
+        LLVMValueRef kf = get_fn(be, n->kernel, be->kfn_ty);
+        LLVMValueRef args[6] = {D.ctx, params, tin, ci32(be, n->nin), tout, ci32(be, n->nout)};
+        dyn_check(be, &D, LLVMBuildCall2(be->B, be->kfn_ty, kf, args, 6, ""));
+        /* Results: data pointers of dynamic outputs; symbols they define. */
+        for (int k = 0; k < n->nout; k++) {
+            IrValue *v = n->out[k];
+            if (!v || !D.dslot[v->id])
+                continue;
+            LLVMBuildStore(be->B, LLVMBuildLoad2(be->B, be->ptr, tensor_field(be, tout, k, 0), ""),
+                           D.dslot[v->id]);
+            for (int j = 0; j < v->type.rank; j++) {
+                const IrDim *dm = &v->type.dims[j];
+                int si = dm->value < 0 && dm->sym ? dyn_sym_index(&D, dm->sym) : -1;
+                if (si < 0 || D.sym_bound[si])
+                    continue;
+                dyn_bind(be, &D, si, LLVMBuildLoad2(be->B, be->i64, i64_at(be, D.ddims[v->id], j), ""));
+            }
+        }
+    }
+
+    /* Outputs: static ones are in the caller's buffer (copied when not written in place);
+     * dynamic ones report their data pointer and dims. */
+    for (int i = 0; i < g->noutputs && !D.bad; i++) {
+        IrValue *v = g->outputs[i];
+        int written = v->producer && v->producer->kernel && be->out_idx[v->id] == i &&
+                      be->in_idx[v->id] < 0 && !v->init;
+        LLVMValueRef data, dims;
+        if (ir_type_is_static(&v->type)) {
+            if (written)
+                continue;
+            int64_t nb = 0;
+            if (ir_type_nbytes(&v->type, &nb) != 0 || dyn_value(be, &D, v, &data, &dims)) {
+                ir_error(be->d, NULL, "output '%s': size unknown", v->name);
+                D.bad = 1;
+                break;
+            }
+            LLVMValueRef dst = LLVMBuildLoad2(be->B, be->ptr, tensor_field(be, D.outs, i, 0), "");
+            if (nb > 0)
+                LLVMBuildMemCpy(be->B, dst, 1, data, 1, ci64(be, nb));
+            continue;
+        }
+        if (dyn_value(be, &D, v, &data, &dims)) {
+            D.bad = 1;
+            break;
+        }
+        LLVMBuildStore(be->B, data, tensor_field(be, D.outs, i, 0));
+        if (written)
+            continue; /* dims storage is outputs[i].dims already */
+        LLVMValueRef odims = LLVMBuildLoad2(be->B, be->ptr, tensor_field(be, D.outs, i, 1), "");
+        for (int k = 0; k < v->type.rank; k++)
+            LLVMBuildStore(be->B, LLVMBuildLoad2(be->B, be->i64, i64_at(be, dims, k), ""),
+                           i64_at(be, odims, k));
+    }
+    LLVMBuildRet(be->B, ci32(be, 0));
+    LLVMPositionBuilderAtEnd(be->B, D.fail);
+    if (D.nphi > 0) {
+        LLVMValueRef phi = LLVMBuildPhi(be->B, be->i32, "status");
+        LLVMAddIncoming(phi, D.phi_v, D.phi_b, (unsigned)D.nphi);
+        LLVMBuildRet(be->B, phi);
+    } else {
+        LLVMBuildUnreachable(be->B);
+    }
+    int bad = D.bad;
+    if (bad && be->d && be->d->nerrors == 0)
+        ir_error(be->d, NULL, "out of memory in code generation");
+    free(D.phi_v);
+    free(D.phi_b);
+    free(D.sym);
+    free(D.sym_slot);
+    free(D.sym_name);
+    free(D.sym_bound);
+    free(D.dslot);
+    free(D.ddims);
+    return bad ? NULL : D.fn;
+}
+
 /* ------------------------------------------------------------------ info tables and API */
 
 static LLVMValueRef tensor_info(Be *be, LLVMTypeRef ti_ty, const IrValue *v) {
@@ -477,7 +894,7 @@ static int emit_desc(Be *be, LLVMValueRef graph_fn, int64_t workspace_bytes) {
     LLVMStructSetBody(mi_ty, (LLVMTypeRef[]){be->i32, be->ptr, be->i32, be->i32, be->ptr, be->ptr,
                                             be->i64, be->i64, be->ptr}, 9, 0);
     LLVMTypeRef desc_ty = LLVMStructCreateNamed(be->C, "RtModelDesc");
-    LLVMStructSetBody(desc_ty, (LLVMTypeRef[]){be->ptr, be->i64, be->ptr}, 3, 0);
+    LLVMStructSetBody(desc_ty, (LLVMTypeRef[]){be->ptr, be->i64, be->ptr, be->i64}, 4, 0);
 
     int nin = 0;
     LLVMValueRef *ti = ir_malloc(sizeof *ti * (size_t)(g->ninputs + g->noutputs + 1));
@@ -498,9 +915,9 @@ static int emit_desc(Be *be, LLVMValueRef graph_fn, int64_t workspace_bytes) {
                           ci32(be, g->noutputs), ins, outs, ci64(be, workspace_bytes),
                           ci64(be, (long long)be->weight_bytes), cstr(be, "onnxc " ONNXC_VERSION)};
     LLVMValueRef info = const_global(be, LLVMConstNamedStruct(mi_ty, mf, 9), "info", 8);
-    LLVMValueRef df[3] = {info, ci64(be, workspace_bytes), graph_fn};
+    LLVMValueRef df[4] = {info, ci64(be, workspace_bytes), graph_fn, ci64(be, be->dynamic)};
     LLVMValueRef desc = LLVMAddGlobal(be->M, desc_ty, "onnxc__desc");
-    LLVMSetInitializer(desc, LLVMConstNamedStruct(desc_ty, df, 3));
+    LLVMSetInitializer(desc, LLVMConstNamedStruct(desc_ty, df, 4));
     LLVMSetGlobalConstant(desc, 1);
     LLVMSetVisibility(desc, LLVMHiddenVisibility);
     LLVMSetAlignment(desc, 8);
@@ -548,6 +965,7 @@ static void emit_typed_api(Be *be) {
     if (!pt) {
         be->oom = 1;
         return;
+    }
     for (int i = 0; i < nparams; i++)
         pt[i] = be->ptr;
     LLVMTypeRef run_ty = LLVMFunctionType(be->i32, pt, (unsigned)nparams, 0);
@@ -565,7 +983,9 @@ static void emit_typed_api(Be *be) {
         LLVMBuildStore(be->B, LLVMGetParam(f, (unsigned)(1 + nin + i)),
                        LLVMBuildGEP2(be->B, be->ptr, outarr, (LLVMValueRef[]){ci64(be, i)}, 1, ""));
     LLVMValueRef args[3] = {LLVMGetParam(f, 0), inarr, outarr};
-    LLVMBuildRet(be->B, LLVMBuildCall2(be->B, run3, api_decl(be, "rt_api_run", run3), args, 3, ""));
+    /* dynamic shapes: the arguments are OnnxcTensor descriptors (docs/DYNAMIC_SHAPES.md) */
+    const char *runner = be->dynamic ? "rt_api_run_desc" : "rt_api_run";
+    LLVMBuildRet(be->B, LLVMBuildCall2(be->B, run3, api_decl(be, runner, run3), args, 3, ""));
 }
 
 /* ------------------------------------------------------------------ bitcode and optimisation */
@@ -745,6 +1165,7 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
             be.in_idx[g->inputs[i]->id] = k++;
     for (int i = g->noutputs - 1; i >= 0; i--)
         be.out_idx[g->outputs[i]->id] = i;
+    be.dynamic = be_graph_dynamic(g);
     if (check_graph(&be) != 0)
         goto done;
 
@@ -793,6 +1214,10 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
         goto done;
     }
     emit_typed_api(&be);
+    if (be.oom) {
+        ir_error(d, NULL, "out of memory in code generation");
+        goto done;
+    }
     phase(o, "codegen", &t);
     if (o->use_bitcode && link_bitcode(&be) != 0)
         goto done;
@@ -937,8 +1362,3 @@ done:
     free(be.out_idx);
     return rc;
 }
-    }
-    if (be.oom) {
-        ir_error(d, NULL, "out of memory in code generation");
-        goto done;
-    }

@@ -26,6 +26,7 @@
  * IDX_FOLD_CAP bytes are left to the fold pass and the run time.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ops/op.h"
@@ -85,6 +86,27 @@ static int keep_declared(IrNode *n, IrDiag *d, int i, IrDType dt, int rank, cons
     if (o->type.kind == IR_TYPE_TENSOR && ir_type_is_static(&o->type) &&
         (dt == IR_DT_UNDEFINED || o->type.dtype == dt) && (rank < 0 || o->type.rank == rank))
         return 0;
+    /* Ops whose kernel computes the output shape (OPF_DYN_SHAPE): every dim becomes a fresh
+     * symbol `<output>?<k>` bound when the kernel runs (docs/DYNAMIC_SHAPES.md). */
+    const OpInfo *oi = op_info(n->op);
+    if (oi && (oi->flags & OPF_DYN_SHAPE) && rank >= 0 && rank <= IR_MAX_RANK &&
+        dt != IR_DT_UNDEFINED) {
+        IrDim dims[IR_MAX_RANK];
+        for (int k = 0; k < rank; k++) {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s?%d", o->name ? o->name : "out", k);
+            dims[k] = (IrDim){-1, ir_arena_strdup(n->graph->arena, buf)};
+            if (!dims[k].sym) {
+                ir_error(d, n, "out of memory");
+                return -1;
+            }
+        }
+        if (op_set_output(n, i, dt, rank, dims)) {
+            ir_error(d, n, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
     ir_error(d, n,
              "unsupported: the output shape of %s depends on the value of its %s input, which is "
              "computed at run time (only static shapes are supported: make it a constant or "

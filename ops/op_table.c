@@ -89,6 +89,79 @@ int op_infer_node(IrNode *n, IrDiag *d) {
     return op_fold_node(n, d, OP_INFER_FOLD_CAP);
 }
 
+/* Lowering of a node with non-static tensors (docs/DYNAMIC_SHAPES.md). Ranks must be known.
+ * Ops flagged OPF_DYN_SHAPE read only ranks; any other op is lowered twice with every unknown
+ * dim replaced by two different sizes, and must choose the same kernel and parameter bytes both
+ * times (its parameters then do not depend on those dims), else "needs static shape". */
+#define LOWER_MAX_DYN 64
+static int lower_dynamic(IrNode *n, const OpInfo *o, IrDiag *d) {
+    IrDim *dims[LOWER_MAX_DYN];
+    IrDim saved[LOWER_MAX_DYN];
+    int nd = 0;
+    const char *what = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        int cnt = pass == 0 ? n->nin : n->nout;
+        for (int i = 0; i < cnt; i++) {
+            IrValue *v = pass == 0 ? n->in[i] : n->out[i];
+            if (!v || v->type.kind != IR_TYPE_TENSOR)
+                continue;
+            if (v->type.rank < 0) {
+                ir_error(d, n, "unsupported: %s %d '%s' has an unknown rank", pass ? "output" : "input",
+                         i, v->name);
+                return -1;
+            }
+            for (int k = 0; k < v->type.rank; k++) {
+                IrDim *dm = &v->type.dims[k];
+                if (dm->value >= 0)
+                    continue;
+                int seen = 0;
+                for (int j = 0; j < nd && !seen; j++)
+                    seen = dims[j] == dm;
+                if (seen)
+                    continue;
+                if (nd == LOWER_MAX_DYN) {
+                    ir_error(d, n, "unsupported: too many dynamic dims");
+                    return -1;
+                }
+                if (!what)
+                    what = v->name;
+                saved[nd] = *dm;
+                dims[nd++] = dm;
+            }
+        }
+    }
+    if (o->flags & OPF_DYN_SHAPE)
+        return o->hooks->lower(n, d);
+    static const int64_t probe[2] = {7, 13};
+    const char *kernel[2] = {NULL, NULL};
+    const void *params[2] = {NULL, NULL};
+    size_t psize[2] = {0, 0};
+    int rc = 0;
+    for (int t = 0; t < 2 && rc == 0; t++) {
+        for (int j = 0; j < nd; j++)
+            *dims[j] = (IrDim){probe[t], NULL};
+        n->kernel = NULL;
+        n->params = NULL;
+        n->params_size = 0;
+        rc = o->hooks->lower(n, d);
+        kernel[t] = n->kernel;
+        params[t] = n->params;
+        psize[t] = n->params_size;
+    }
+    for (int j = 0; j < nd; j++)
+        *dims[j] = saved[j];
+    if (rc != 0)
+        return -1;
+    if (!kernel[0] || !kernel[1] || strcmp(kernel[0], kernel[1]) != 0 || psize[0] != psize[1] ||
+        (psize[0] && memcmp(params[0], params[1], psize[0]) != 0)) {
+        n->kernel = NULL;
+        ir_error(d, n, "unsupported: needs static shape of '%s' (the kernel parameters depend on "
+                 "its dynamic dims; use --shape)", what ? what : "?");
+        return -1;
+    }
+    return 0;
+}
+
 int op_lower_node(IrNode *n, IrDiag *d) {
     const OpInfo *o = op_info(n->op);
     if (!o) {
@@ -99,21 +172,24 @@ int op_lower_node(IrNode *n, IrDiag *d) {
         ir_error(d, n, "unsupported operator %s: no code generation", n->op_type);
         return -1;
     }
+    int dyn = 0;
     for (int i = 0; i < n->nin; i++)
-        if (n->in[i] && !ir_type_is_static(&n->in[i]->type) && n->in[i]->type.kind == IR_TYPE_TENSOR) {
-            char buf[128];
-            ir_type_to_string(&n->in[i]->type, buf, sizeof buf);
-            ir_error(d, n, "input %d '%s' has a dynamic shape %s: dynamic shapes are not supported "
-                     "yet (use --shape to fix it)", i, n->in[i]->name, buf);
-            return -1;
-        }
-    for (int i = 0; i < n->nout; i++)
-        if (n->out[i] && !ir_type_is_static(&n->out[i]->type)) {
+        if (n->in[i] && n->in[i]->type.kind == IR_TYPE_TENSOR && !ir_type_is_static(&n->in[i]->type))
+            dyn = 1;
+    for (int i = 0; i < n->nout; i++) {
+        if (!n->out[i])
+            continue;
+        if (n->out[i]->type.kind != IR_TYPE_TENSOR) {
             char buf[128];
             ir_type_to_string(&n->out[i]->type, buf, sizeof buf);
-            ir_error(d, n, "output %d '%s' has a non-static type %s", i, n->out[i]->name, buf);
+            ir_error(d, n, "output %d '%s' has a non-tensor type %s", i, n->out[i]->name, buf);
             return -1;
         }
+        if (!ir_type_is_static(&n->out[i]->type))
+            dyn = 1;
+    }
+    if (dyn)
+        return lower_dynamic(n, o, d);
     return o->hooks->lower(n, d);
 }
 

@@ -6,7 +6,9 @@
  *   - params points at the op's POD parameter struct from rt_params.h (filled by the op's lower
  *     hook at compile time, embedded as a constant in the generated code);
  *   - in[i].rank < 0 (and data NULL) marks an omitted optional input;
- *   - out[i].data is preallocated with out[i].dims set to the inferred static shape;
+ *   - out[i].data is preallocated with out[i].dims set to the inferred static shape, except for
+ *     ops whose kernel computes its output shape (OPF_DYN_SHAPE): out[i].data may then be NULL
+ *     and the kernel calls rt_out_alloc() (docs/DYNAMIC_SHAPES.md);
  *   - returns 0 (ONNXC_OK) or a status from onnxc_model.h, after rt_fail() recorded a message.
  * Kernels never abort, never touch memory outside the tensors they are given, and validate
  * data-dependent indices (returning ONNXC_ERR_RUNTIME).
@@ -39,6 +41,7 @@ typedef struct RtCtx {
     int status;                 /* last failure status */
     int num_threads;            /* threads kernels may use (1 = serial) */
     void *str_pool;             /* chunks of string bytes made by kernels (rt_str_alloc), or NULL */
+    struct RtPool *pool;        /* run-time allocator of dynamic shapes (NULL: none, e.g. folding) */
 } RtCtx;
 
 typedef int (*RtKernelFn)(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
@@ -59,6 +62,25 @@ size_t rt_dtype_size(int32_t dtype);
  * are OnnxcString records {data, len} (the layout of IrString). */
 void *rt_str_alloc(RtCtx *ctx, size_t n);
 void rt_str_release(RtCtx *ctx);
+
+/* ---- dynamic shapes (docs/DYNAMIC_SHAPES.md) */
+
+/* Run-time allocator: blocks are reused across runs (rt_pool_reset makes all free). */
+typedef struct RtPool RtPool;
+RtPool *rt_pool_new(void);
+void rt_pool_free(RtPool *p);
+void rt_pool_reset(RtPool *p);
+/* A 64-byte aligned block of `bytes` from ctx->pool, valid until the next reset; NULL after
+ * rt_fail (ONNXC_ERR_NOMEM, or ONNXC_ERR_UNSUPPORTED without a pool). Never NULL for 0 bytes. */
+void *rt_alloc(RtCtx *ctx, size_t bytes);
+/* Output shape reporting for kernels that compute their output shape: if t->data is set, checks
+ * that dims (t->rank entries) equals t->dims; else copies dims into the writable t->dims storage
+ * and allocates t->data with rt_alloc. 0 or a status after rt_fail. */
+int rt_out_alloc(RtCtx *ctx, RtTensor *t, const int64_t *dims);
+/* Used by generated code: allocates t->data for the dims already in t->dims unless set. */
+int rt_out_prepare(RtCtx *ctx, RtTensor *t);
+/* Used by generated code: binds symbol `sym` (slot < 0: unbound) to value, or checks it. */
+int rt_dyn_bind(RtCtx *ctx, int64_t *slot, int64_t value, const char *sym);
 
 /* Kernel lookup by symbol name (runtime/kernels.def); NULL if unknown. Used by constant folding
  * and tests; generated code references kernels by symbol instead. */

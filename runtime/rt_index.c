@@ -726,7 +726,8 @@ int rt_k_range(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTe
         else c = span < 0 ? (-span + (-(__int128)d) - 1) / (-(__int128)d) : 0;
         if (c > INT64_MAX) return rt_fail(ctx, ONNXC_ERR_SHAPE, "Range: too many elements");
         want = (int64_t)c;
-        if (want != n) goto mismatch;
+        if ((want != n || !out[0].data) && rt_out_alloc(ctx, &out[0], &want)) goto mismatch;
+        n = want;
         for (int64_t i = 0; i < n; i++) {
             int64_t v = (int64_t)((uint64_t)s + (uint64_t)i * (uint64_t)d);
             switch (dt) {
@@ -748,7 +749,8 @@ int rt_k_range(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTe
     if (c > 9.0e15) return rt_fail(ctx, ONNXC_ERR_SHAPE, "Range: too many elements");
     want = c > 0 ? (int64_t)c : 0;
     if ((double)want < c) want++;
-    if (want != n) goto mismatch;
+    if ((want != n || !out[0].data) && rt_out_alloc(ctx, &out[0], &want)) goto mismatch;
+    n = want;
     if (dt == T_FLOAT) {
         float fs = (float)s, fd = (float)(float)((float)s + (float)d) - (float)s;
         float *o = out[0].data;
@@ -841,7 +843,7 @@ int rt_k_pad(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTens
         memcpy(pads, p->pads, sizeof(int64_t) * 2 * (size_t)r);
         if (es <= sizeof value && x->dtype != T_STRING) store_f64(value, x->dtype, p->value);
     }
-    int64_t lo[MAXR], m[MAXR], b[MAXR], st[MAXR];
+    int64_t lo[MAXR], m[MAXR], b[MAXR], st[MAXR], wd[MAXR];
     for (int d = 0; d < r; d++) {
         int64_t n = x->dims[d], pb = pads[d], pe = pads[r + d], want;
         if (pb < -n || pe < -n || __builtin_add_overflow(n, pb, &want) ||
@@ -850,10 +852,13 @@ int rt_k_pad(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTens
         lo[d] = pb < 0 ? -pb : 0;
         m[d] = n - lo[d] - (pe < 0 ? -pe : 0);
         b[d] = pb > 0 ? pb : 0;
-        if (m[d] < 0 || want != y->dims[d])
-            return rt_fail(ctx, ONNXC_ERR_SHAPE,
-                           "Pad: pads give dim %d = %lld, the model was compiled for %lld", d,
-                           (long long)want, (long long)y->dims[d]);
+        if (m[d] < 0)
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "Pad: pads give dim %d = %lld", d, (long long)want);
+        wd[d] = want;
+    }
+    /* the output shape comes from the pads (docs/DYNAMIC_SHAPES.md) */
+    if (rt_out_alloc(ctx, &out[0], wd)) return ctx->status;
+    for (int d = 0; d < r; d++) {
         if (m[d] == 0 && mode != RT_PAD_CONSTANT && y->dims[d] > 0)
             return rt_fail(ctx, ONNXC_ERR_SHAPE, "Pad: cannot %s-pad an empty dim %d",
                            mode == RT_PAD_EDGE ? "edge" : mode == RT_PAD_WRAP ? "wrap" : "reflect", d);

@@ -265,8 +265,11 @@ int harness_run(HarnessModel *h, IrTensor *const *inputs, int ninputs, IrArena *
         in[i].rank = t->rank;
         in[i].dims = t->dims;
     }
-    /* Outputs: shapes from the info; symbolic dims resolved from the inputs' bindings. */
+    /* Outputs: shapes from the info; symbolic dims resolved from the inputs' bindings. An
+     * output with a data-dependent dim is allocated by the library (data NULL) and copied
+     * after the run (docs/DYNAMIC_SHAPES.md). */
     for (int i = 0; i < info->num_outputs; i++) {
+        int dynamic = 0;
         const OnnxcTensorInfo *ti = &info->outputs[i];
         int64_t dims[IR_MAX_RANK];
         if (ti->rank < 0 || ti->rank > IR_MAX_RANK) {
@@ -280,12 +283,18 @@ int harness_run(HarnessModel *h, IrTensor *const *inputs, int ninputs, IrArena *
             int j = 0;
             while (s && j < nsym && strcmp(syms[j].name, s) != 0) j++;
             if (!s || j == nsym) {
-                ir_error(d, NULL, "output %d '%s': dimension %d ('%s') is not determined by the "
-                         "input shapes (data-dependent output shapes are not supported here)",
-                         i, ti->name, k, s ? s : "?");
-                return ONNXC_ERR_UNSUPPORTED;
+                dynamic = 1;
+                continue;
             }
             dims[k] = syms[j].value;
+        }
+        if (dynamic) {
+            outputs[i] = NULL;
+            out[i].data = NULL;
+            out[i].dtype = ti->dtype;
+            out[i].rank = ti->rank;
+            out[i].dims = NULL;
+            continue;
         }
         IrTensor *t = ir_tensor_new(a, (IrDType)ti->dtype, ti->rank, dims);
         if (!t) {
@@ -314,6 +323,30 @@ int harness_run(HarnessModel *h, IrTensor *const *inputs, int ninputs, IrArena *
                  h->error(h->ctx));
         return st;
     }
+    for (int i = 0; i < info->num_outputs; i++) {
+        if (outputs[i])
+            continue;
+        if (!out[i].data || (out[i].rank > 0 && !out[i].dims)) {
+            ir_error(d, NULL, "output %d '%s': the library returned no data", i,
+                     info->outputs[i].name);
+            return ONNXC_ERR_RUNTIME;
+        }
+        IrTensor *t = ir_tensor_new(a, (IrDType)out[i].dtype, out[i].rank, out[i].dims);
+        if (!t) {
+            ir_error(d, NULL, "output %d '%s': cannot allocate the output tensor", i,
+                     info->outputs[i].name);
+            return ONNXC_ERR_NOMEM;
+        }
+        t->name = ir_arena_strdup(a, info->outputs[i].name);
+        if (t->nbytes > 0)
+            memcpy(t->data, out[i].data, (size_t)t->nbytes); /* strings: records, owned below */
+        outputs[i] = t;
+    }
+    for (int i = 0; i < info->num_outputs; i++)
+        if (harness_str_own(outputs[i], a)) {
+            ir_error(d, NULL, "output %d '%s': cannot copy its strings", i, info->outputs[i].name);
+            return ONNXC_ERR_NOMEM;
+        }
     return ONNXC_OK;
 }
 

@@ -14,9 +14,11 @@
 #include "runtime/api/rt_model.h"
 
 struct OnnxcContext {
-    RtCtx rt;        /* kernel state: status and message of the last failure */
+    RtCtx rt;        /* kernel state: status and message of the last failure; rt.pool is the
+                        run-time allocator of dynamic shapes (docs/DYNAMIC_SHAPES.md) */
     void *ws;        /* workspace (64-byte aligned), NULL when the model needs none */
     uint64_t ws_bytes; /* bytes at ws */
+    int64_t *out_dims; /* dynamic models: dims storage of every output (sum of ranks) */
 };
 
 /* ONNX upper-case element type names for messages ("FLOAT", "INT64", ...). */
@@ -58,11 +60,27 @@ int rt_api_create(OnnxcContext **out) {
     if (!ctx)
         return ONNXC_ERR_NOMEM;
     rt_ctx_init(&ctx->rt);
+    if (onnxc__desc.dynamic) {
+        const OnnxcModelInfo *info = onnxc__desc.info;
+        size_t nd = 1;
+        for (int32_t i = 0; i < info->num_outputs; i++)
+            nd += (size_t)(info->outputs[i].rank > 0 ? info->outputs[i].rank : 0);
+        ctx->rt.pool = rt_pool_new();
+        ctx->out_dims = calloc(nd, sizeof *ctx->out_dims);
+        if (!ctx->rt.pool || !ctx->out_dims) {
+            rt_pool_free(ctx->rt.pool);
+            free(ctx->out_dims);
+            free(ctx);
+            return ONNXC_ERR_NOMEM;
+        }
+    }
     ctx->ws_bytes = onnxc__desc.workspace_bytes;
     if (ctx->ws_bytes > 0) {
         uint64_t sz = (ctx->ws_bytes + 63) & ~(uint64_t)63;
         if (sz < ctx->ws_bytes || sz > (uint64_t)SIZE_MAX ||
             posix_memalign(&ctx->ws, 64, (size_t)sz) != 0) {
+            rt_pool_free(ctx->rt.pool);
+            free(ctx->out_dims);
             free(ctx);
             return ONNXC_ERR_NOMEM;
         }
@@ -113,12 +131,26 @@ int rt_api_run(OnnxcContext *ctx, void *const *inputs, void *const *outputs) {
         if (!outputs[i])
             return fail(ctx, ONNXC_ERR_INVALID_ARG, "output '%s': NULL data pointer",
                         info->outputs[i].name);
+    if (onnxc__desc.dynamic)
+        return fail(ctx, ONNXC_ERR_INVALID_ARG, "this model has dynamic shapes: use onnxc_run");
     return call_graph(ctx, inputs, outputs);
+}
+
+/* 1 if the description has a dynamic (-1) dim. */
+static int info_dynamic(const OnnxcTensorInfo *ti) {
+    for (int32_t k = 0; k < ti->rank; k++)
+        if (ti->dims[k] < 0)
+            return 1;
+    return 0;
 }
 
 /* Checks one caller tensor against its description; kind is "input" or "output". */
 static int check_tensor(OnnxcContext *ctx, const char *kind, const OnnxcTensorInfo *ti,
                         const OnnxcTensor *t) {
+    /* A dynamic output without a buffer: the library allocates it (only the type is checked). */
+    if (onnxc__desc.dynamic && kind[0] == 'o' && !t->data && t->dtype == ti->dtype &&
+        info_dynamic(ti))
+        return ONNXC_OK;
     if (t->dtype != ti->dtype)
         return fail(ctx, ONNXC_ERR_TYPE, "%s '%s': element type is %s (%d), expected %s (%d)",
                     kind, ti->name, dtype_name(t->dtype), (int)t->dtype, dtype_name(ti->dtype),
@@ -142,6 +174,89 @@ static int check_tensor(OnnxcContext *ctx, const char *kind, const OnnxcTensorIn
     if (!t->data && numel > 0)
         return fail(ctx, ONNXC_ERR_INVALID_ARG, "%s '%s': NULL data pointer", kind, ti->name);
     return ONNXC_OK;
+}
+
+/* onnxc_run of a dynamic model (arguments checked): RtTensor descriptors in and out, then each
+ * output either handed to the caller (data == NULL) or copied into the caller's buffer, whose
+ * dims must equal the result's. */
+static int run_dynamic(OnnxcContext *ctx, const OnnxcTensor *inputs, OnnxcTensor *outputs) {
+    const OnnxcModelInfo *info = onnxc__desc.info;
+    int32_t ni = info->num_inputs, no = info->num_outputs;
+    RtTensor *in = malloc(sizeof *in * (size_t)(ni + no + 1));
+    if (!in)
+        return fail(ctx, ONNXC_ERR_NOMEM, "out of memory");
+    RtTensor *out = in + ni;
+    for (int32_t i = 0; i < ni; i++)
+        in[i] = (RtTensor){inputs[i].data, inputs[i].dims, inputs[i].rank, inputs[i].dtype};
+    int64_t *dp = ctx->out_dims;
+    for (int32_t i = 0; i < no; i++) {
+        const OnnxcTensorInfo *ti = &info->outputs[i];
+        out[i] = (RtTensor){info_dynamic(ti) ? NULL : outputs[i].data, dp, ti->rank, ti->dtype};
+        for (int32_t k = 0; k < ti->rank; k++)
+            dp[k] = ti->dims[k];
+        dp += ti->rank > 0 ? ti->rank : 0;
+    }
+    rt_pool_reset(ctx->rt.pool);
+    int st = ((RtGraphDynFn)(void *)onnxc__desc.run)(&ctx->rt, ctx->ws, in, out);
+    if (st != ONNXC_OK) {
+        ctx->rt.status = st;
+        if (ctx->rt.errmsg[0] == '\0')
+            fail(ctx, st, "kernel failed with status %d (%s)", st, onnxc_status_string(st));
+        free(in);
+        return st;
+    }
+    for (int32_t i = 0; i < no && st == ONNXC_OK; i++) {
+        OnnxcTensor *t = &outputs[i];
+        const OnnxcTensorInfo *ti = &info->outputs[i];
+        if (!t->data) {
+            t->data = out[i].data;
+            t->dims = out[i].dims;
+            t->rank = ti->rank;
+            continue;
+        }
+        if (t->data == out[i].data)
+            continue;
+        int64_t n = 1;
+        for (int32_t k = 0; k < ti->rank; k++) {
+            if (t->dims[k] != out[i].dims[k]) {
+                st = fail(ctx, ONNXC_ERR_SHAPE, "output '%s': dim %d is %lld, the caller's buffer "
+                          "has %lld", ti->name, (int)k, (long long)out[i].dims[k],
+                          (long long)t->dims[k]);
+                break;
+            }
+            n *= out[i].dims[k];
+        }
+        if (st == ONNXC_OK && n > 0)
+            memcpy(t->data, out[i].data, (size_t)n * rt_dtype_size(ti->dtype));
+    }
+    free(in);
+    return st;
+}
+
+int rt_api_run_desc(OnnxcContext *ctx, const OnnxcTensor *const *inputs,
+                    OnnxcTensor *const *outputs) {
+    if (!ctx)
+        return ONNXC_ERR_INVALID_ARG;
+    const OnnxcModelInfo *info = onnxc__desc.info;
+    int32_t ni = info->num_inputs, no = info->num_outputs;
+    OnnxcTensor *t = malloc(sizeof *t * (size_t)(ni + no + 1));
+    if (!t)
+        return fail(ctx, ONNXC_ERR_NOMEM, "out of memory");
+    for (int32_t i = 0; i < ni + no; i++) {
+        const OnnxcTensor *s = i < ni ? inputs[i] : outputs[i - ni];
+        if (!s) {
+            free(t);
+            clear_error(ctx);
+            return fail(ctx, ONNXC_ERR_INVALID_ARG, "NULL tensor descriptor %d", (int)i);
+        }
+        t[i] = *s;
+    }
+    int st = onnxc_run(ctx, t, ni, t + ni, no);
+    if (st == ONNXC_OK)
+        for (int32_t i = 0; i < no; i++)
+            *outputs[i] = t[ni + i];
+    free(t);
+    return st;
 }
 
 int onnxc_run(OnnxcContext *ctx, const OnnxcTensor *inputs, int32_t num_inputs,
@@ -170,6 +285,8 @@ int onnxc_run(OnnxcContext *ctx, const OnnxcTensor *inputs, int32_t num_inputs,
         if (st)
             return st;
     }
+    if (onnxc__desc.dynamic)
+        return run_dynamic(ctx, inputs, outputs);
     /* Data pointer arrays: on the stack for ordinary models, on the heap for huge ones. */
     enum { SMALL = 32 };
     void *small_in[SMALL], *small_out[SMALL];

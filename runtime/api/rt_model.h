@@ -27,10 +27,18 @@ extern "C" {
  * the first failing kernel (message in ctx->errmsg). */
 typedef int (*RtGraphFn)(RtCtx *ctx, void *ws, void *const *inputs, void *const *outputs);
 
+/* The graph function of a model with dynamic shapes (docs/DYNAMIC_SHAPES.md): inputs[k] are
+ * the caller's tensors (dims read at run time); outputs[k].dims is writable storage of the
+ * output's rank, outputs[k].data the caller's buffer of a fully static output or NULL. On
+ * success every outputs[k] holds the result's data pointer and dims (pool memory of ctx). */
+typedef int (*RtGraphDynFn)(RtCtx *ctx, void *ws, const RtTensor *inputs, RtTensor *outputs);
+
 typedef struct RtModelDesc {
     const OnnxcModelInfo *info; /* names, element types and shapes of inputs/outputs */
     uint64_t workspace_bytes;   /* bytes of workspace each context allocates */
-    RtGraphFn run;              /* the generated graph function (onnxc__graph) */
+    RtGraphFn run;              /* the generated graph function (onnxc__graph); an RtGraphDynFn
+                                   when `dynamic` is set */
+    int64_t dynamic;            /* 1: dynamic-shape graph function (RtGraphDynFn) */
 } RtModelDesc;
 
 /* Defined by the generated model object (hidden visibility: never exported). */
@@ -44,6 +52,10 @@ void rt_api_destroy(OnnxcContext *ctx) __attribute__((visibility("hidden")));
 const char *rt_api_error(const OnnxcContext *ctx) __attribute__((visibility("hidden")));
 int rt_api_run(OnnxcContext *ctx, void *const *inputs, void *const *outputs)
     __attribute__((visibility("hidden")));
+/* The typed run of a model with dynamic shapes: one descriptor per input and output, with the
+ * semantics of onnxc_run (outputs written back). */
+int rt_api_run_desc(OnnxcContext *ctx, const OnnxcTensor *const *inputs,
+                    OnnxcTensor *const *outputs) __attribute__((visibility("hidden")));
 
 #ifdef __cplusplus
 }
