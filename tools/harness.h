@@ -17,6 +17,10 @@ const OnnxcModelInfo *harness_info(const HarnessModel *h);
 int harness_run(HarnessModel *h, IrTensor *const *inputs, int ninputs, IrArena *a,
                 IrTensor **outputs, IrDiag *d);
 void harness_close(HarnessModel *h); /* unloads and deletes the temporary files */
+/* Copies the bytes of every element of a STRING tensor into arena a (they point into the
+ * model's context after harness_run); 0, or -1 when out of memory or a record is invalid.
+ * Other element types: no-op. (tools/harness_str.c) */
+int harness_str_own(IrTensor *t, IrArena *a);
 
 /* Compare actual vs expected with |a-e| <= atol + rtol*|e| (NaN equals NaN; exact for ints,
  * bools and strings). Fills max abs and rel error; returns 1 if within tolerance. */
