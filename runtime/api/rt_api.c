@@ -197,6 +197,7 @@ static int run_dynamic(OnnxcContext *ctx, const OnnxcTensor *inputs, OnnxcTensor
         dp += ti->rank > 0 ? ti->rank : 0;
     }
     rt_pool_reset(ctx->rt.pool);
+    rt_str_release(&ctx->rt); /* string outputs of the previous run end here */
     int st = ((RtGraphDynFn)(void *)onnxc__desc.run)(&ctx->rt, ctx->ws, in, out);
     if (st != ONNXC_OK) {
         ctx->rt.status = st;
