@@ -9,6 +9,7 @@
  * names the value or node (onnxc_check_limits for graph inputs/outputs, which the planner does
  * not size). test_limit_options lowers and raises the run-time limits (ir_limits_set).
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -437,12 +438,72 @@ static void test_tiny_pb_huge_dims(void **state) {
     ir_diag_free(&d);
 }
 
+/* Graph depth: a chain of DEEP_NODES Relu nodes is parsed, verified and prepared at -O2 in a
+ * thread with a small stack (no recursion follows the graph's edges, docs/HARDENING.md). */
+#define DEEP_NODES 20000
+typedef struct DeepJob {
+    char *text;
+    size_t len;
+    int rc;
+    int64_t nnodes;
+} DeepJob;
+
+static void *deep_prepare(void *arg) {
+    DeepJob *j = arg;
+    IrDiag d;
+    ir_diag_init(&d, NULL);
+    IrModel *m = ir_parse_model(j->text, j->len, "deep.ir", &d);
+    j->rc = -1;
+    if (m) {
+        OnnxcCompileOptions o;
+        onnxc_options_default(&o);
+        j->rc = onnxc_prepare(m, &o, &d);
+        j->nnodes = m->graph->nnodes;
+    }
+    if (j->rc)
+        print_message("deep: %s\n", ir_diag_last(&d));
+    ir_model_destroy(m);
+    ir_diag_free(&d);
+    return NULL;
+}
+
+static void test_deep_graph(void **state) {
+    (void)state;
+    size_t cap = (size_t)DEEP_NODES * 80 + 1024, k = 0;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    k += (size_t)snprintf(t + k, cap - k,
+                          "onnxc-ir 1\nir_version 8\nproducer \"\" \"\"\ndomain \"\"\n"
+                          "model_version 0\nopset \"\" 17\ngraph \"deep\" {\n"
+                          "  input %%v0 : f32[4]\n");
+    for (int i = 0; i < DEEP_NODES; i++)
+        k += (size_t)snprintf(t + k, cap - k, "  %%v%d = Relu(%%v%d) {} : ?  # node \"r%d\", "
+                              "opset 17\n", i + 1, i, i);
+    k += (size_t)snprintf(t + k, cap - k, "  output %%v%d : ?\n}\n", DEEP_NODES);
+    assert_true(k < cap);
+    DeepJob j = {t, k, -1, 0};
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    /* 1 MiB: plenty for iterative code (ASan frames included), far too little for one
+     * stack frame per node */
+    assert_int_equal(pthread_attr_setstacksize(&at, (size_t)1 << 20), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, &at, deep_prepare, &j), 0);
+    pthread_join(th, NULL);
+    pthread_attr_destroy(&at);
+    free(t);
+    assert_int_equal(j.rc, 0);
+    print_message("limits: a chain of %d nodes prepared on a 1 MiB stack (%lld nodes after -O2)\n",
+                  DEEP_NODES, (long long)j.nnodes);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiny_pb_huge_dims),
         cmocka_unit_test(test_type_bytes),
         cmocka_unit_test(test_absurd_dims),
         cmocka_unit_test(test_limit_options),
+        cmocka_unit_test(test_deep_graph),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,7 +169,10 @@ static int check_tensor(OnnxcContext *ctx, const char *kind, const OnnxcTensorIn
         if (t->dims[k] < 0)
             return fail(ctx, ONNXC_ERR_SHAPE, "%s '%s': dim %d is negative (%lld)", kind,
                         ti->name, (int)k, (long long)t->dims[k]);
-        numel *= t->dims[k];
+        if (__builtin_mul_overflow(numel, t->dims[k], &numel) ||
+            __builtin_mul_overflow(numel, (int64_t)16, &(int64_t){0}))
+            return fail(ctx, ONNXC_ERR_SHAPE, "%s '%s': dims give a size that overflows 64 bits",
+                        kind, ti->name); /* caller-supplied symbolic dims (docs/HARDENING.md) */
     }
     if (!t->data && numel > 0)
         return fail(ctx, ONNXC_ERR_INVALID_ARG, "%s '%s': NULL data pointer", kind, ti->name);
