@@ -1,8 +1,9 @@
 /* op_conv.c - infer and lower hooks of the conv family: Conv, MaxPool, AveragePool,
- * GlobalAveragePool (kernels in runtime/rt_conv.c).
+ * GlobalAveragePool, LpPool, GlobalMaxPool, MaxUnpool (kernels in runtime/rt_conv.c).
  *
  * ONNX specification: docs/Operators.md, sections Conv (opsets 1, 11, 22), MaxPool (1, 8, 10, 11,
- * 12, 22), AveragePool (1, 7, 10, 11, 19, 22), GlobalAveragePool (1, 22).
+ * 12, 22), AveragePool (1, 7, 10, 11, 19, 22), GlobalAveragePool (1, 22), LpPool (1, 2, 11,
+ * 18, 22), GlobalMaxPool (1, 22), MaxUnpool (9, 11, 22).
  *
  * Output spatial size, per spatial dim i, with dk = (kernel - 1) * dilation + 1:
  *   NOTSET   floor((D + pad_begin + pad_end - dk) / stride) + 1, or with ceil_mode the ceiling,
@@ -475,3 +476,159 @@ static int gap_lower(IrNode *n, IrDiag *d) {
 }
 
 const OpHooks op_hooks_GlobalAveragePool = {gap_infer, gap_lower, NULL};
+
+/* ------------------------------------------------------- LpPool, GlobalMaxPool, MaxUnpool */
+
+/* LpPool (1: `p` a float attribute; 2, 11, 18 (ceil_mode, dilations), 22): the windows of
+ * MaxPool/AveragePool, y = (sum of |x|^p over the taps inside the input)^(1/p) (padding taps
+ * are zeros and add nothing). */
+static double lppool_p(IrNode *n) {
+    return n->opset < 2 ? (double)ir_attr_float(n, "p", 2.0f) : (double)ir_attr_int(n, "p", 2);
+}
+
+static int lppool_infer(IrNode *n, IrDiag *d) {
+    const IrType *x = spatial_input(n, d);
+    if (!x) return -1;
+    if (!is_float_type(x->dtype)) {
+        ir_error(d, n, "input X has element type %s, expected a float type",
+                 ir_dtype_name(x->dtype));
+        return -1;
+    }
+    if (!(lppool_p(n) > 0)) {
+        ir_error(d, n, "attribute 'p' is %g, must be positive", lppool_p(n));
+        return -1;
+    }
+    return pool_infer_common(n, d, x);
+}
+
+static int lppool_lower(IrNode *n, IrDiag *d) {
+    const IrType *x = &n->in[0]->type;
+    const char *kernel;
+    switch (x->dtype) {
+    case IR_DT_FLOAT: kernel = "rt_k_lppool_f32"; break;
+    case IR_DT_DOUBLE: kernel = "rt_k_lppool_f64"; break;
+    case IR_DT_FLOAT16: kernel = "rt_k_lppool_f16"; break;
+    case IR_DT_BFLOAT16: kernel = "rt_k_lppool_bf16"; break;
+    default:
+        ir_error(d, n, "LpPool on %s tensors is not supported", ir_dtype_name(x->dtype));
+        return -1;
+    }
+    WinAttrs a;
+    if (read_win_attrs(n, d, x->rank - 2, NULL, &a)) return -1;
+    RtLpPoolParams *p = op_params(n, d, kernel, sizeof *p);
+    if (!p) return -1;
+    p->pool.nspatial = a.ns;
+    p->p = lppool_p(n);
+    return fill_window(n, d, &a, x, p->pool.kernel, p->pool.stride, p->pool.dilation,
+                       p->pool.pad_begin, p->pool.pad_end);
+}
+
+const OpHooks op_hooks_LpPool = {lppool_infer, lppool_lower, NULL};
+
+/* GlobalMaxPool (1, 22): maximum over all spatial positions; the output type of
+ * GlobalAveragePool. */
+static int gmp_lower(IrNode *n, IrDiag *d) {
+    const char *kernel;
+    switch (n->in[0]->type.dtype) {
+    case IR_DT_FLOAT: kernel = "rt_k_global_maxpool_f32"; break;
+    case IR_DT_DOUBLE: kernel = "rt_k_global_maxpool_f64"; break;
+    case IR_DT_FLOAT16: kernel = "rt_k_global_maxpool_f16"; break;
+    case IR_DT_BFLOAT16: kernel = "rt_k_global_maxpool_bf16"; break;
+    default:
+        ir_error(d, n, "GlobalMaxPool on %s tensors is not supported",
+                 ir_dtype_name(n->in[0]->type.dtype));
+        return -1;
+    }
+    return op_params(n, d, kernel, 0) ? 0 : -1;
+}
+
+const OpHooks op_hooks_GlobalMaxPool = {gap_infer, gmp_lower, NULL};
+
+/* MaxUnpool (9, 11, 22): inputs X [N, C, D...], I (int64 indices of MaxPool, flat over the
+ * unpooled tensor [N, C, U...] with U = (D - 1) * stride - pad_begin - pad_end + kernel) and an
+ * optional output_shape; the output is zero except Y[I[j]] = X[j], and with output_shape the
+ * unpooled tensor sits at the start of each dim of the larger output (as in the reference
+ * implementation). A computed output_shape needs a declared static output type. */
+static int unpool_attrs(IrNode *n, IrDiag *d, int ns, WinAttrs *a) {
+    if (read_win_attrs(n, d, ns, NULL, a)) return -1;
+    if (a->auto_pad != AP_NOTSET) {
+        ir_error(d, n, "MaxUnpool has no auto_pad");
+        return -1;
+    }
+    return 0;
+}
+
+static int unpool_infer(IrNode *n, IrDiag *d) {
+    const IrType *x = spatial_input(n, d);
+    if (!x) return -1;
+    if (!is_float_type(x->dtype)) {
+        ir_error(d, n, "input X has element type %s, expected a float type",
+                 ir_dtype_name(x->dtype));
+        return -1;
+    }
+    const IrType *ind = op_input_tensor(n, d, 1);
+    if (!ind) return -1;
+    if (ind->dtype != IR_DT_INT64 || ind->rank != x->rank) {
+        ir_error(d, n, "input I must be int64 of X's rank");
+        return -1;
+    }
+    WinAttrs a;
+    int ns = x->rank - 2;
+    if (unpool_attrs(n, d, ns, &a)) return -1;
+    IrDim out[2 + RT_MAX_SPATIAL];
+    IrValue *os = ir_node_in(n, 2);
+    if (os) {
+        const int64_t *v;
+        int k = os->init ? op_const_ints(n, 2, &v) : -1;
+        if (k < 0) {
+            IrValue *o = n->out[0];
+            if (o && o->type.kind == IR_TYPE_TENSOR && ir_type_is_static(&o->type) &&
+                o->type.dtype == x->dtype && o->type.rank == x->rank)
+                return 0; /* the declared type; the kernel checks output_shape at run time */
+            ir_error(d, n, "unsupported: the output shape of MaxUnpool depends on the value of "
+                     "its output_shape input, which is computed at run time (make it a constant "
+                     "or declare a static output type in the model)");
+            return -1;
+        }
+        if (k != x->rank) {
+            ir_error(d, n, "output_shape has %d entries, expected %d", k, x->rank);
+            return -1;
+        }
+        for (int i = 0; i < k; i++) out[i] = (IrDim){v[i], NULL};
+        return op_set_output(n, 0, x->dtype, x->rank, out);
+    }
+    out[0] = x->dims[0];
+    out[1] = x->dims[1];
+    for (int i = 0; i < ns; i++) {
+        int64_t dim = x->dims[2 + i].value, u;
+        out[2 + i] = (IrDim){-1, NULL};
+        if (dim < 0) continue;
+        if (ir_mul_i64(dim > 0 ? dim - 1 : 0, a.stride[i], &u) ||
+            ir_add_i64(u, a.kernel[i] - a.pads[i] - a.pads[ns + i], &u) || u < 0) {
+            ir_error(d, n, "unpooled size of spatial dim %d is invalid", i);
+            return -1;
+        }
+        out[2 + i].value = u;
+    }
+    return op_set_output(n, 0, x->dtype, x->rank, out);
+}
+
+static int unpool_lower(IrNode *n, IrDiag *d) {
+    const IrType *x = &n->in[0]->type;
+    WinAttrs a;
+    int ns = x->rank - 2;
+    if (unpool_attrs(n, d, ns, &a)) return -1;
+    RtPoolParams *p = op_params(n, d, "rt_k_maxunpool", sizeof *p);
+    if (!p) return -1;
+    p->nspatial = ns;
+    for (int i = 0; i < ns; i++) {
+        p->kernel[i] = a.kernel[i];
+        p->stride[i] = a.stride[i];
+        p->dilation[i] = 1;
+        p->pad_begin[i] = a.pads[i];
+        p->pad_end[i] = a.pads[ns + i];
+    }
+    return 0;
+}
+
+const OpHooks op_hooks_MaxUnpool = {unpool_infer, unpool_lower, NULL};

@@ -1,7 +1,9 @@
-/* rt_conv.c - kernels of the conv family: Conv, MaxPool, AveragePool, GlobalAveragePool.
+/* rt_conv.c - kernels of the conv family: Conv, MaxPool, AveragePool, GlobalAveragePool,
+ * LpPool, GlobalMaxPool, MaxUnpool.
  *
  * ONNX specification: docs/Operators.md, sections Conv (opset 1/11/22), MaxPool (1/8/10/11/12/22),
- * AveragePool (1/7/10/11/19/22), GlobalAveragePool (1/22). The compiler resolves auto_pad and
+ * AveragePool (1/7/10/11/19/22), GlobalAveragePool (1/22), LpPool (1/2/11/18/22), GlobalMaxPool
+ * (1/22), MaxUnpool (9/11/22). The compiler resolves auto_pad and
  * ceil_mode (ops/op_conv.c); kernels receive explicit pads and the output shape.
  *
  * Layout is NC(D1..Dn), any number of spatial dims up to RT_MAX_SPATIAL. Conv has two float32
@@ -16,6 +18,7 @@
  */
 #include <cblas.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -660,3 +663,148 @@ DEFINE_WIDENED(rt_k_avgpool_f16, rt_k_avgpool_f32, 10)
 DEFINE_WIDENED(rt_k_avgpool_bf16, rt_k_avgpool_f32, 16)
 DEFINE_WIDENED(rt_k_global_avgpool_f16, rt_k_global_avgpool_f32, 10)
 DEFINE_WIDENED(rt_k_global_avgpool_bf16, rt_k_global_avgpool_f32, 16)
+
+/* ------------------------------------------------------- LpPool, GlobalMaxPool, MaxUnpool */
+
+/* LpPool: (sum over the taps inside the input of |x|^p)^(1/p), accumulated in double; p = 1
+ * and p = 2 avoid pow. An empty window gives 0. */
+#define DEFINE_LPPOOL(T, NAME)                                                                   \
+    int NAME(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,         \
+             int nout) {                                                                         \
+        ConvGeo g;                                                                               \
+        const RtLpPoolParams *lp = params;                                                       \
+        if (!lp || !(lp->p > 0))                                                                 \
+            return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "LpPool: p must be positive");            \
+        const RtPoolParams *p = &lp->pool;                                                       \
+        int rc = pool_geo(ctx, p, in, nin, out, nout, &g, "LpPool");                             \
+        if (rc) return rc;                                                                       \
+        int ns = g.ns;                                                                           \
+        const T *x = in[0].data;                                                                 \
+        T *y = out[0].data;                                                                      \
+        double pe = lp->p;                                                                       \
+        int64_t opos[RT_MAX_SPATIAL], start[RT_MAX_SPATIAL], klo[RT_MAX_SPATIAL],                \
+            khi[RT_MAX_SPATIAL], npad[RT_MAX_SPATIAL];                                           \
+        if (g.out_size == 0) return 0;                                                           \
+        int64_t first[RT_MAX_SPATIAL];                                                           \
+        PoolWin *tab = pool_tables(&g, p, first);                                                \
+        if (!tab) return rt_fail(ctx, ONNXC_ERR_NOMEM, "pooling: out of memory");                \
+        for (int64_t nc = 0; nc < g.batch * g.cin; nc++) {                                       \
+            const T *xp = x + nc * g.in_size;                                                    \
+            memset(opos, 0, sizeof opos);                                                        \
+            for (int64_t o = 0; o < g.out_size; o++, odometer_next(opos, g.out, ns)) {           \
+                double sum = 0;                                                                  \
+                if (pool_window(&g, tab, first, opos, start, klo, khi, npad))                    \
+                    POOL_FOR_EACH_TAP({                                                          \
+                        double a_ = fabs((double)xp[off]);                                       \
+                        sum += pe == 1.0 ? a_ : pe == 2.0 ? a_ * a_ : pow(a_, pe);               \
+                    });                                                                          \
+                y[nc * g.out_size + o] =                                                         \
+                    (T)(pe == 1.0 ? sum : pe == 2.0 ? sqrt(sum) : pow(sum, 1.0 / pe));           \
+            }                                                                                    \
+        }                                                                                        \
+        free(tab);                                                                               \
+        return 0;                                                                                \
+    }
+
+DEFINE_LPPOOL(float, rt_k_lppool_f32)
+DEFINE_LPPOOL(double, rt_k_lppool_f64)
+DEFINE_WIDENED(rt_k_lppool_f16, rt_k_lppool_f32, 10)
+DEFINE_WIDENED(rt_k_lppool_bf16, rt_k_lppool_f32, 16)
+
+/* GlobalMaxPool: maximum over all spatial positions (NaN propagates); Y is [N, C, 1, ..., 1].
+ * An empty plane gives 0. */
+#define DEFINE_GLOBAL_MAXPOOL(T, NAME)                                                           \
+    int NAME(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,         \
+             int nout) {                                                                         \
+        (void)params;                                                                            \
+        if (nin < 1 || nout < 1 || in[0].rank < 2 || out[0].rank != in[0].rank || !in[0].data || \
+            !out[0].data)                                                                        \
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "GlobalMaxPool: bad tensors");                  \
+        int64_t nc = in[0].dims[0] * in[0].dims[1], plane = 1;                                   \
+        for (int i = 2; i < in[0].rank; i++) {                                                   \
+            plane *= in[0].dims[i];                                                              \
+            if (out[0].dims[i] != 1)                                                             \
+                return rt_fail(ctx, ONNXC_ERR_SHAPE, "GlobalMaxPool: output dim %d not 1", i);   \
+        }                                                                                        \
+        if (out[0].dims[0] != in[0].dims[0] || out[0].dims[1] != in[0].dims[1])                  \
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "GlobalMaxPool: output N/C mismatch");          \
+        const T *x = in[0].data;                                                                 \
+        T *y = out[0].data;                                                                      \
+        for (int64_t i = 0; i < nc; i++) {                                                       \
+            T m = plane > 0 ? x[i * plane] : (T)0;                                               \
+            for (int64_t j = 1; j < plane; j++) {                                                \
+                T v = x[i * plane + j];                                                          \
+                if (v > m || v != v) m = v;                                                      \
+                if (m != m) break;                                                               \
+            }                                                                                    \
+            y[i] = m;                                                                            \
+        }                                                                                        \
+        return 0;                                                                                \
+    }
+
+DEFINE_GLOBAL_MAXPOOL(float, rt_k_global_maxpool_f32)
+DEFINE_GLOBAL_MAXPOOL(double, rt_k_global_maxpool_f64)
+DEFINE_WIDENED(rt_k_global_maxpool_f16, rt_k_global_maxpool_f32, 10)
+DEFINE_WIDENED(rt_k_global_maxpool_bf16, rt_k_global_maxpool_f32, 16)
+
+/* MaxUnpool: Y = 0, then Y[I[j]] = X[j], I flat over the unpooled shape [N, C, U...] with
+ * U = (D - 1) * stride - pad_begin - pad_end + kernel; each index is mapped to the same
+ * coordinates in Y (whose spatial dims may be larger: output_shape). Indices outside the
+ * unpooled tensor, or coordinates outside Y, fail with ONNXC_ERR_RUNTIME. Any element size. */
+int rt_k_maxunpool(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                   int nout) {
+    const RtPoolParams *p = params;
+    if (!p || nin < 2 || nout < 1 || p->nspatial < 1 || p->nspatial > RT_MAX_SPATIAL)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "MaxUnpool: expected params, X and I");
+    const RtTensor *x = &in[0], *ind = &in[1];
+    RtTensor *y = &out[0];
+    int r = x->rank, ns = p->nspatial;
+    if (r != ns + 2 || ind->rank != r || y->rank != r || ind->dtype != 7 /* INT64 */ ||
+        y->dtype != x->dtype)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "MaxUnpool: X, I and Y must have rank %d (I int64)",
+                       ns + 2);
+    for (int i = 0; i < r; i++)
+        if (ind->dims[i] != x->dims[i])
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "MaxUnpool: I must have X's shape");
+    int64_t ud[2 + RT_MAX_SPATIAL];
+    ud[0] = x->dims[0];
+    ud[1] = x->dims[1];
+    for (int i = 0; i < ns; i++)
+        ud[2 + i] = (x->dims[2 + i] > 0 ? x->dims[2 + i] - 1 : 0) * p->stride[i] - p->pad_begin[i] -
+                    p->pad_end[i] + p->kernel[i];
+    int64_t total;
+    if (dims_product(ud, r, &total))
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "MaxUnpool: invalid unpooled shape");
+    if (nin > 2 && in[2].rank >= 0) {
+        /* output_shape: checked against Y's compiled dims */
+        if (in[2].dtype != 7 || rt_numel(&in[2]) != r || !in[2].data)
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "MaxUnpool: output_shape must be int64 [%d]", r);
+        for (int i = 0; i < r; i++)
+            if (((const int64_t *)in[2].data)[i] != y->dims[i])
+                return rt_fail(ctx, ONNXC_ERR_SHAPE, "MaxUnpool: output_shape[%d] is %lld, the "
+                               "output was compiled with %lld", i,
+                               (long long)((const int64_t *)in[2].data)[i], (long long)y->dims[i]);
+    }
+    size_t es = rt_dtype_size(x->dtype);
+    int64_t ny = rt_numel(y), nx = rt_numel(x);
+    if (es == 0) return rt_fail(ctx, ONNXC_ERR_TYPE, "MaxUnpool: unknown element type");
+    if (ny > 0) memset(y->data, 0, (size_t)ny * es);
+    const int64_t *iv = ind->data;
+    int64_t pos[2 + RT_MAX_SPATIAL];
+    for (int64_t j = 0; j < nx; j++) {
+        int64_t k = iv[j];
+        if (k < 0 || k >= total)
+            return rt_fail(ctx, ONNXC_ERR_RUNTIME, "MaxUnpool: index %lld is outside the "
+                           "unpooled tensor of %lld elements", (long long)k, (long long)total);
+        unflatten(k, ud, r, pos);
+        int64_t o = 0;
+        for (int i = 0; i < r; i++) {
+            if (pos[i] >= y->dims[i])
+                return rt_fail(ctx, ONNXC_ERR_RUNTIME, "MaxUnpool: index %lld falls outside the "
+                               "output", (long long)k);
+            o = o * y->dims[i] + pos[i];
+        }
+        memcpy((char *)y->data + (size_t)o * es, (const char *)x->data + (size_t)j * es, es);
+    }
+    return 0;
+}

@@ -40,4 +40,12 @@ typedef struct RtPoolParams {
     int64_t pad_end[RT_MAX_SPATIAL];    /* padding after each spatial dim (>= 0) */
 } RtPoolParams;
 
+/* LpPool (rt_k_lppool_*): the windows of RtPoolParams (count_include_pad and storage_order
+ * unused); y = (sum over the taps inside the input of |x|^p)^(1/p). MaxUnpool (rt_k_maxunpool)
+ * uses a plain RtPoolParams (kernel, stride, pad_begin, pad_end). */
+typedef struct RtLpPoolParams {
+    RtPoolParams pool; /* the window */
+    double p;          /* the exponent (> 0) */
+} RtLpPoolParams;
+
 #endif
