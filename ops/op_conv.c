@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "ops/op.h"
+#include "ops/op_fused.h"
 #include "runtime/rt_params.h"
 
 /* Window attributes shared by Conv and the pools, read and checked once. */
@@ -335,6 +336,17 @@ static int conv_lower(IrNode *n, IrDiag *d) {
 }
 
 const OpHooks op_hooks_Conv = {conv_infer, conv_lower, NULL};
+
+/* FusedConv (ai.onnxc, passes/pass_fuse_epilogue.c): a Conv whose kernel applies the activation
+ * of its `activation` / `activation_params` attributes (ops/op_fused.h) to each block of output
+ * it writes (RtConvParams.epi). */
+static int fused_conv_lower(IrNode *n, IrDiag *d) {
+    if (conv_lower(n, d)) return -1;
+    RtConvParams *p = n->params;
+    return op_fused_epilogue(n, d, &p->epi);
+}
+
+const OpHooks op_hooks_FusedConv = {conv_infer, fused_conv_lower, NULL};
 
 /* ------------------------------------------------------------------------------------ pools */
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ops/op.h"
+#include "ops/op_fused.h"
 #include "runtime/rt_params.h"
 
 #define TBIT(t) (1u << (t))
@@ -177,5 +178,55 @@ static int lower_gemm(IrNode *n, IrDiag *d) {
     return 0;
 }
 
+/* FusedMatMul / FusedGemm (ai.onnxc, passes/pass_fuse_epilogue.c): MatMul / Gemm whose kernel
+ * applies the activation of the `activation` / `activation_params` attributes (ops/op_fused.h)
+ * to its output; float32 and float64 only. */
+static int check_act_type(IrNode *n, IrDiag *d) {
+    IrDType dt = n->out[0]->type.dtype;
+    if (dt != IR_DT_FLOAT && dt != IR_DT_DOUBLE) {
+        ir_error(d, n, "%s on %s: the activation epilogue needs float32 or float64", n->op_type,
+                 ir_dtype_name(dt));
+        return -1;
+    }
+    return 0;
+}
+
+/* The fused ops are ai.onnxc opset 1; their shapes follow MatMul-13 / Gemm-13. */
+static int infer_as_13(IrNode *n, IrDiag *d, OpInferFn f) {
+    int saved = n->opset;
+    n->opset = 13;
+    int rc = f(n, d);
+    n->opset = saved;
+    return rc;
+}
+static int infer_fused_matmul(IrNode *n, IrDiag *d) { return infer_as_13(n, d, infer_matmul); }
+static int infer_fused_gemm(IrNode *n, IrDiag *d) { return infer_as_13(n, d, infer_gemm); }
+
+static int lower_fused_matmul(IrNode *n, IrDiag *d) {
+    if (check_act_type(n, d))
+        return -1;
+    RtMatMulActParams *p = op_params(n, d, "rt_k_matmul_act", sizeof *p);
+    if (!p)
+        return -1;
+    p->mm.use_blas = 1;
+    return op_fused_epilogue(n, d, &p->epi);
+}
+
+static int lower_fused_gemm(IrNode *n, IrDiag *d) {
+    if (check_act_type(n, d))
+        return -1;
+    RtGemmActParams *p = op_params(n, d, "rt_k_gemm_act", sizeof *p);
+    if (!p)
+        return -1;
+    p->gemm.alpha = ir_attr_float(n, "alpha", 1.0f);
+    p->gemm.beta = ir_attr_float(n, "beta", 1.0f);
+    p->gemm.trans_a = ir_attr_int(n, "transA", 0) != 0;
+    p->gemm.trans_b = ir_attr_int(n, "transB", 0) != 0;
+    p->gemm.use_blas = 1;
+    return op_fused_epilogue(n, d, &p->epi);
+}
+
 const OpHooks op_hooks_MatMul = {infer_matmul, lower_matmul, NULL};
 const OpHooks op_hooks_Gemm = {infer_gemm, lower_gemm, NULL};
+const OpHooks op_hooks_FusedMatMul = {infer_fused_matmul, lower_fused_matmul, NULL};
+const OpHooks op_hooks_FusedGemm = {infer_fused_gemm, lower_fused_gemm, NULL};

@@ -27,6 +27,12 @@ static const PassInfo pass_registry[] = {
      PASS_NEEDS_TYPES | PASS_NEEDS_STATIC},
     {"matmul_add", "2-D MatMul + row-broadcast Add fused into Gemm", pass_matmul_add_run,
      PASS_NEEDS_TYPES},
+    {"fuse_patterns", "decomposed Softmax / LayerNormalization / GELU into the single ops",
+     pass_fuse_patterns_run, PASS_NEEDS_TYPES},
+    {"fuse_epilogue", "Conv bias Add, and Conv/Gemm/MatMul + activation into one node",
+     pass_fuse_epilogue_run, PASS_NEEDS_TYPES},
+    {"fuse_elementwise", "chains of elementwise ops into one FusedElementwise loop",
+     pass_fuse_elementwise_run, PASS_NEEDS_TYPES},
 };
 
 /* The pipelines, read top to bottom. simplify first removes no-op nodes that would hide
@@ -42,6 +48,21 @@ static const char *const pipeline_O2 =
     "cse,"
     "fold,"
     "dce";
+/* -O3 adds the fusions into onnxc's own ops (domain ai.onnxc) and into ops newer than the
+ * model's opset: patterns first (they need the unfused nodes), then epilogues (Conv + Relu),
+ * then what is left of the elementwise chains; dce last. */
+static const char *const pipeline_O3 =
+    "simplify,"
+    "fold,"
+    "matmul_add,"
+    "bn_fold,"
+    "simplify,"
+    "cse,"
+    "fold,"
+    "fuse_patterns,"
+    "fuse_epilogue,"
+    "fuse_elementwise,"
+    "dce";
 
 int pm_num_passes(void) { return (int)(sizeof pass_registry / sizeof pass_registry[0]); }
 
@@ -54,7 +75,9 @@ const char *pm_pipeline_for_level(int level) {
         return "";
     if (level == 1)
         return pipeline_O1;
-    return pipeline_O2;
+    if (level == 2)
+        return pipeline_O2;
+    return pipeline_O3;
 }
 
 const PassInfo *pm_find_pass(const PassCtx *cx, const char *name) {

@@ -13,7 +13,8 @@
  * Pipelines (pm_pipeline_for_level):
  *   -O0  none
  *   -O1  fold, dce
- *   -O2  simplify, fold, matmul_add, bn_fold, simplify, cse, fold, dce   (also -O3)
+ *   -O2  simplify, fold, matmul_add, bn_fold, simplify, cse, fold, dce
+ *   -O3  -O2 without the last dce, then fuse_patterns, fuse_epilogue, fuse_elementwise, dce
  *
  * Instruments read from OnnxcCompileOptions (passes/pass.h): print_before / print_after (a pass
  * name or "all"), print_changed, verify_each, disable_pass (comma-separated names),
@@ -145,6 +146,11 @@ int pass_cse_run(IrModel *m, PassCtx *cx);
 int pass_simplify_run(IrModel *m, PassCtx *cx);
 int pass_bn_fold_run(IrModel *m, PassCtx *cx);
 int pass_matmul_add_run(IrModel *m, PassCtx *cx);
+int pass_fuse_patterns_run(IrModel *m, PassCtx *cx);
+int pass_fuse_epilogue_run(IrModel *m, PassCtx *cx);
+int pass_fuse_elementwise_run(IrModel *m, PassCtx *cx);
+/* Adds ("ai.onnxc", 1), the domain of the fused ops, to m's opset imports if missing; 0/-1. */
+int pm_ensure_fused_opset(IrModel *m);
 
 #ifdef __cplusplus
 }

@@ -5,7 +5,16 @@
  * outputs, not graph inputs and carry no constant data. A value lives from the node that
  * produces it to the last lowered node that reads it (inclusive), in list order; a value that
  * nothing reads lives only during its producer. Because a node's inputs are still live while
- * it runs, its outputs never overlap its inputs.
+ * it runs, its outputs never overlap its inputs - except in place:
+ *
+ * In-place: an elementwise node (OPF_ELEMENTWISE, or ai.onnxc FusedElementwise) whose input has
+ * the output's shape and element type and dies at that node (this is its last reader) writes its
+ * output over that input: the two share one buffer whose lifetime runs from the input's
+ * definition to the output's last use. Their kernels read element i of such an input before
+ * writing element i of the output (rt_elementwise.c, rt_act.c, rt_fused.c), so this is safe.
+ * Only intermediates take part (never graph inputs, outputs or constants), and the view-like
+ * ops (Reshape, Flatten, ...) copy their input, so no other name can see the overwritten
+ * buffer. Chains (x -> Relu -> Sigmoid -> ...) share one buffer.
  *
  * Placement is "greedy by size" (the offline strategy of TFLite's arena planner and of the
  * ggml allocator): values sorted by size, largest first; each goes at the lowest 64-byte
@@ -14,6 +23,7 @@
  */
 #include <stdlib.h>
 
+#include "ops/op.h"
 #include "passes/pass.h"
 
 #define PLAN_ALIGN 64
@@ -24,7 +34,19 @@ typedef struct PlanItem {
     int64_t size;    /* bytes, rounded up to PLAN_ALIGN */
     int first, last; /* lifetime in node positions, inclusive */
     int64_t offset;  /* assigned offset, -1 until placed */
+    struct PlanItem *root; /* in place: the item whose buffer this one shares, else NULL */
+    struct PlanItem *tail; /* of a root: the latest value written into its buffer */
 } PlanItem;
+
+/* 1 if node n may write its output over input v (see the header comment). */
+static int inplace_ok(const IrNode *n, const IrValue *v, const IrValue *y) {
+    if (n->op < 0 || n->nout != 1 || !v || !y)
+        return 0;
+    if (!(op_table[n->op].flags & OPF_ELEMENTWISE) && n->op != OP_FusedElementwise)
+        return 0;
+    return v->type.kind == IR_TYPE_TENSOR && v->type.dtype == y->type.dtype &&
+           ir_type_equal(&v->type, &y->type);
+}
 
 static int cmp_size_desc(const void *a, const void *b) {
     const PlanItem *x = *(const PlanItem *const *)a, *y = *(const PlanItem *const *)b;
@@ -123,12 +145,36 @@ int pass_plan(IrGraph *g, int64_t *ws_bytes, int64_t *naive_bytes, IrDiag *d) {
             }
         }
     }
-    /* Place, largest first. */
+    /* In place: merge an elementwise node's output into an input that dies there. */
+    pos = 0;
+    for (IrNode *n = g->first; n; n = n->next, pos++) {
+        IrValue *y = n->nout == 1 ? n->out[0] : NULL;
+        if (!n->kernel || !y || !y->user)
+            continue;
+        PlanItem *yi = y->user;
+        for (int k = 0; k < n->nin; k++) {
+            IrValue *v = n->in[k];
+            PlanItem *vi = v ? v->user : NULL;
+            if (!vi || vi->last != pos || vi->size != yi->size || !inplace_ok(n, v, y))
+                continue;
+            PlanItem *r = vi->root ? vi->root : vi;
+            if ((r->tail ? r->tail : r) != vi)
+                continue; /* v's buffer already holds a later value */
+            yi->root = r;
+            r->tail = yi;
+            if (yi->last > r->last)
+                r->last = yi->last;
+            break;
+        }
+    }
+    /* Place, largest first (the buffers shared in place once, through their root). */
+    int nplace = 0;
     for (int i = 0; i < m; i++)
-        order[i] = &items[i];
-    qsort(order, (size_t)m, sizeof *order, cmp_size_desc);
+        if (!items[i].root)
+            order[nplace++] = &items[i];
+    qsort(order, (size_t)nplace, sizeof *order, cmp_size_desc);
     int64_t total = 0;
-    for (int i = 0; i < m && rc == 0; i++) {
+    for (int i = 0; i < nplace && rc == 0; i++) {
         PlanItem *it = order[i];
         int nl = 0;
         for (int j = 0; j < i; j++) {
@@ -149,6 +195,9 @@ int pass_plan(IrGraph *g, int64_t *ws_bytes, int64_t *naive_bytes, IrDiag *d) {
         if (off + it->size > total)
             total = off + it->size;
     }
+    for (int i = 0; i < m && rc == 0; i++)
+        if (items[i].root)
+            items[i].v->offset = items[i].root->offset;
     for (int i = 0; i < m; i++)
         items[i].v->user = NULL;
     free(items);

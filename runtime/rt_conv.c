@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "runtime/onnxc_rt.h"
+#include "runtime/rt_epilogue.h"
 #include "runtime/rt_halfconv.h"
 #include "runtime/rt_params.h"
 
@@ -177,6 +178,7 @@ int rt_k_conv_ref_f32(RtCtx *ctx, const void *params, const RtTensor *in, int ni
     int rc = conv_geo(ctx, p, in, nin, out, nout, &g);
     if (rc) return rc;
     conv_direct_f32(&g, p, in[0].data, in[1].data, bias_ptr(in, nin), out[0].data);
+    rt_epilogue_f32(&p->epi, out[0].data, g.batch * g.cout * g.out_size);
     return 0;
 }
 
@@ -187,6 +189,7 @@ int rt_k_conv_f64(RtCtx *ctx, const void *params, const RtTensor *in, int nin, R
     int rc = conv_geo(ctx, p, in, nin, out, nout, &g);
     if (rc) return rc;
     conv_direct_f64(&g, p, in[0].data, in[1].data, bias_ptr(in, nin), out[0].data);
+    rt_epilogue_f64(&p->epi, out[0].data, g.batch * g.cout * g.out_size);
     return 0;
 }
 
@@ -279,6 +282,7 @@ static void conv_depthwise_f32(const ConvGeo *g, const RtConvParams *p, const fl
                         for (int64_t o = lo; o < hi; o++) yrow[o] += wv * xrow[o * s + start];
                 }
             }
+            rt_epilogue_f32(&p->epi, yp, g->out_size); /* FusedConv: while the channel is hot */
         }
 }
 
@@ -314,6 +318,7 @@ int rt_k_conv_f32(RtCtx *ctx, const void *params, const RtTensor *in, int nin, R
     /* GEMM dimensions must fit cblas' int; otherwise use the direct loops. */
     if (kc == 0 || kc > INT_MAX || g.out_size > INT_MAX || mg > INT_MAX) {
         conv_direct_f32(&g, p, x, w, b, y);
+        rt_epilogue_f32(&p->epi, y, g.batch * g.cout * g.out_size);
         return 0;
     }
     int64_t olast = g.out[g.ns - 1], rows = g.out_size / olast;
@@ -343,6 +348,7 @@ int rt_k_conv_f32(RtCtx *ctx, const void *params, const RtTensor *in, int nin, R
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, (int)g.out_size,
                             (int)kc, 1.0f, wg, (int)kc, xg, (int)g.out_size, beta, yg,
                             (int)g.out_size);
+                rt_epilogue_f32(&p->epi, yg, mg * g.out_size);
                 continue;
             }
             for (int64_t r0 = 0; r0 < rows; r0 += block) {
@@ -352,6 +358,7 @@ int rt_k_conv_f32(RtCtx *ctx, const void *params, const RtTensor *in, int nin, R
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, width, (int)kc,
                             1.0f, wg, (int)kc, col, width, beta, yg + r0 * olast,
                             (int)g.out_size);
+                rt_epilogue_f32_2d(&p->epi, yg + r0 * olast, mg, width, g.out_size);
             }
         }
     }

@@ -14,6 +14,7 @@
 
 #include "ir/ir.h"
 #include "runtime/onnxc_rt.h"
+#include "runtime/rt_epilogue.h"
 #include "runtime/rt_halfconv.h"
 #include "runtime/rt_matmul.h"
 #include "runtime/rt_params.h"
@@ -123,12 +124,22 @@ static int mm_blas(int32_t dt, int trans_a, int trans_b, const void *a, const vo
     return 1;
 }
 
+/* The activation epilogue (FusedMatMul, FusedGemm) over `count` elements of y just written
+ * (float32/float64; the lower hooks refuse an epilogue on other types). */
+static void mm_epilogue(int32_t dt, const RtEpilogue *epi, void *y, int64_t count) {
+    if (!epi || epi->act == RT_EPI_NONE)
+        return;
+    if (dt == IR_DT_FLOAT)
+        rt_epilogue_f32(epi, (float *)y, count);
+    else if (dt == IR_DT_DOUBLE)
+        rt_epilogue_f64(epi, (double *)y, count);
+}
+
 /* ---------------------------------------------------------------- MatMul */
 
-int rt_k_matmul(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
-                int nout) {
-    const RtMatMulParams *pp = (const RtMatMulParams *)params;
-    int use_blas = pp ? pp->use_blas : 1;
+/* MatMul, and FusedMatMul when epi is set: the epilogue runs on each product as it is written. */
+static int matmul_run(RtCtx *ctx, int use_blas, const RtEpilogue *epi, const RtTensor *in,
+                      int nin, RtTensor *out, int nout) {
     if (!in || !out || nin < 2 || nout < 1 || in[0].rank < 1 || in[1].rank < 1)
         return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "MatMul: expects 2 inputs of rank >= 1");
     const RtTensor *a = &in[0], *b = &in[1];
@@ -182,6 +193,7 @@ int rt_k_matmul(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
     size_t es = rt_dtype_size(dt);
     if (k == 0) {
         memset(out[0].data, 0, (size_t)(nbatch * m * n) * es); /* empty sums (0 in every type) */
+        mm_epilogue(dt, epi, out[0].data, nbatch * m * n);
         return 0;
     }
     const char *pa = (const char *)a->data, *pb = (const char *)b->data;
@@ -191,6 +203,7 @@ int rt_k_matmul(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
         int64_t mm = nbatch * m;
         if (!(use_blas && mm_blas(dt, 0, 0, pa, pb, py, mm, n, k, 1.0, 0.0)))
             mm_c(dt, 0, 0, pa, pb, py, mm, n, k);
+        mm_epilogue(dt, epi, py, mm * n);
         return 0;
     }
     int64_t idx[MM_MAX_RANK] = {0};
@@ -202,6 +215,7 @@ int rt_k_matmul(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
         void *my = py + (size_t)t * bytes_y;
         if (!(use_blas && mm_blas(dt, 0, 0, ma, mb, my, m, n, k, 1.0, 0.0)))
             mm_c(dt, 0, 0, ma, mb, my, m, n, k);
+        mm_epilogue(dt, epi, my, m * n);
         for (int d = br - 1; d >= 0; d--) {
             idx[d]++;
             oa += sa[d];
@@ -214,6 +228,20 @@ int rt_k_matmul(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
         }
     }
     return 0;
+}
+
+int rt_k_matmul(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                int nout) {
+    const RtMatMulParams *pp = (const RtMatMulParams *)params;
+    return matmul_run(ctx, pp ? pp->use_blas : 1, NULL, in, nin, out, nout);
+}
+
+int rt_k_matmul_act(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                    int nout) {
+    const RtMatMulActParams *pp = (const RtMatMulActParams *)params;
+    if (!pp)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "FusedMatMul: missing parameters");
+    return matmul_run(ctx, pp->mm.use_blas, &pp->epi, in, nin, out, nout);
 }
 
 /* ---------------------------------------------------------------- Gemm */
@@ -290,10 +318,9 @@ static void gemm_fill_c(int32_t dt, void *y, const void *c, int64_t sci, int64_t
         }
 }
 
-int rt_k_gemm(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
-              int nout) {
-    static const RtGemmParams dflt = {1.0, 1.0, 0, 0, 1};
-    const RtGemmParams *pp = params ? (const RtGemmParams *)params : &dflt;
+/* Gemm, and FusedGemm when epi is set (the epilogue runs after the bias). */
+static int gemm_run(RtCtx *ctx, const RtGemmParams *pp, const RtEpilogue *epi, const RtTensor *in,
+                    int nin, RtTensor *out, int nout) {
     if (!in || !out || nin < 2 || nout < 1 || in[0].rank != 2 || in[1].rank != 2 ||
         out[0].rank != 2)
         return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "Gemm: expects 2-D A, B and Y");
@@ -341,6 +368,7 @@ int rt_k_gemm(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTen
         if (c)
             gemm_fill_c(dt, y, c, sci, scj, m, n, pp->beta);
         mm_blas(dt, ta, tb, a->data, b->data, y, m, n, k, pp->alpha, c ? 1.0 : 0.0);
+        mm_epilogue(dt, epi, y, m * n);
         return 0;
     }
     if (k == 0)
@@ -348,5 +376,20 @@ int rt_k_gemm(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTen
     else
         mm_c(dt, ta, tb, a->data, b->data, y, m, n, k);
     gemm_epilogue(dt, y, c, sci, scj, m, n, pp->alpha, pp->beta);
+    mm_epilogue(dt, epi, y, m * n);
     return 0;
+}
+
+int rt_k_gemm(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+              int nout) {
+    static const RtGemmParams dflt = {1.0, 1.0, 0, 0, 1};
+    return gemm_run(ctx, params ? (const RtGemmParams *)params : &dflt, NULL, in, nin, out, nout);
+}
+
+int rt_k_gemm_act(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                  int nout) {
+    const RtGemmActParams *pp = (const RtGemmActParams *)params;
+    if (!pp)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "FusedGemm: missing parameters");
+    return gemm_run(ctx, &pp->gemm, &pp->epi, in, nin, out, nout);
 }

@@ -31,3 +31,4 @@
 #include "runtime/rt_params_ctrl.h"
 #include "runtime/rt_params_seq.h"
 #include "runtime/rt_params_train.h"
+#include "runtime/rt_params_fused.h"

@@ -7,6 +7,8 @@
 #define ONNXC_RT_PARAMS_CONV_H
 #include <stdint.h>
 
+#include "runtime/rt_params_fused.h" /* RtEpilogue */
+
 #ifndef RT_MAX_SPATIAL
 #define RT_MAX_SPATIAL 8 /* same value as in rt_params.h (kept here so this header stands alone) */
 #endif
@@ -21,6 +23,7 @@ typedef struct RtConvParams {
     int64_t dilation[RT_MAX_SPATIAL];   /* dilation per spatial dim (>= 1) */
     int64_t pad_begin[RT_MAX_SPATIAL];  /* zero padding before each spatial dim (>= 0) */
     int64_t pad_end[RT_MAX_SPATIAL];    /* zero padding after each spatial dim (>= 0) */
+    RtEpilogue epi;                     /* activation applied to Y (FusedConv); zero for Conv */
 } RtConvParams;
 
 /* MaxPool / AveragePool (rt_k_maxpool_*, rt_k_avgpool_*).
