@@ -26,6 +26,17 @@ typedef struct OnnxcShapeOverride {
     int64_t dims[IR_MAX_RANK];
 } OnnxcShapeOverride;
 
+/* A sequence or optional graph input made concrete at compile time, as --shape does for a
+ * tensor (passes/pass_seqio.c, docs/CONTROL_FLOW.md): its `count` tensors (the sequence's
+ * elements, or the optional's tensor) become tensor inputs NAME.0, NAME.1, ... */
+typedef struct OnnxcSeqInput {
+    const char *name;    /* graph input */
+    int present;         /* optional inputs: 0 = empty (count 0) */
+    int count;           /* tensors that stand for it */
+    const int *dtypes;   /* count element types */
+    const OnnxcShapeOverride *shapes; /* count element shapes (name unused) */
+} OnnxcSeqInput;
+
 typedef struct OnnxcCompileOptions {
     int opt_level;             /* 0..3 (LLVM pipeline and future IR passes) */
     const char *model_name;    /* C identifier for the typed API; NULL: derived from the file */
@@ -45,12 +56,21 @@ typedef struct OnnxcCompileOptions {
     int time_passes;           /* print time and changes per pass */
     int stats;                 /* print nodes by op, parameters, FLOPs, workspace, rule counts */
     void *pass_out;            /* FILE* for the instruments' text; NULL: stderr */
+    int nseq_inputs;           /* sequence/optional inputs made concrete (OnnxcSeqInput) */
+    const OnnxcSeqInput *seq_inputs;
 } OnnxcCompileOptions;
 
 /* Defaults: O2, bitcode on. */
 void onnxc_options_default(OnnxcCompileOptions *o);
 
 int pass_specialize_shapes(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d);
+/* Sequence/optional values at the model boundary (passes/pass_seqio.c): each input named in
+ * o->seq_inputs becomes its tensors NAME.i (a SequenceConstruct/Optional node rebuilds the
+ * value); after inference each sequence/optional output known at compile time becomes the
+ * outputs NAME.i, one per tensor. 0 / -1 + diag (an input or output that stays a sequence or
+ * optional is reported by onnxc_prepare / the backend). */
+int pass_seq_inputs(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d);
+int pass_seq_outputs(IrModel *m, IrDiag *d);
 /* Infers types of every node output in m->graph (recursing into subgraphs where ops do). Nodes
  * with an unknown op get an "unsupported operator" error; inference keeps going past errors so
  * that one run reports several. Returns the number of errors. */

@@ -262,7 +262,7 @@ int onnxc_prepare(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d) {
         return -1;
     }
     IrGraph *g = m->graph;
-    if (pass_specialize_shapes(m, o, d))
+    if (pass_specialize_shapes(m, o, d) || pass_seq_inputs(m, o, d))
         return -1;
     for (int i = 0; i < g->ninputs; i++) {
         IrValue *v = g->inputs[i];
@@ -273,7 +273,7 @@ int onnxc_prepare(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d) {
             return -1;
         }
     }
-    if (pass_infer(g, d))
+    if (pass_infer(g, d) || pass_seq_outputs(m, d))
         return -1;
     if (ir_verify(g, d) || onnxc_check_limits(m, d))
         return -1;

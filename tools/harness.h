@@ -26,4 +26,16 @@ int harness_str_own(IrTensor *t, IrArena *a);
  * bools and strings). Fills max abs and rel error; returns 1 if within tolerance. */
 int harness_compare(const IrTensor *actual, const IrTensor *expected, double rtol, double atol,
                     double *max_abs, double *max_rel);
+/* Sequence and optional values of the backend-test data (tools/harness_seq.c). Values are
+ * flattened into their tensors in model order, as the compiled library sees them
+ * (passes/pass_seqio.c). harness_seq_model: 1 if m has a sequence/optional input or output.
+ * harness_seq_read_inputs: input_K.pb of folder dir (TensorProto, SequenceProto or
+ * OptionalProto by the declared input type) flattened into *ins (*nin tensors), and the
+ * compile-time description of each sequence/optional input (*specs, *nspecs; may be NULL).
+ * harness_seq_read_outputs: output_K.pb likewise. Everything in arena a; 0 or -1 + diag. */
+int harness_seq_model(const IrModel *m);
+int harness_seq_read_inputs(IrArena *a, const IrModel *m, const char *dir, IrTensor ***ins,
+                            int *nin, OnnxcSeqInput **specs, int *nspecs, IrDiag *d);
+int harness_seq_read_outputs(IrArena *a, const IrModel *m, const char *dir, IrTensor ***outs,
+                             int *nout, IrDiag *d);
 #endif

@@ -462,8 +462,10 @@ static void run_child_test(const Test *t, const Config *c, ChildResult *r) {
         classify_compile_failure(r, &d, t->model);
         goto done;
     }
+    int seqio = harness_seq_model(m); /* sequence/optional values: tools/harness_seq.c */
     for (int i = 0; i < m->graph->ninputs; i++)
-        if (!m->graph->inputs[i]->init && !type_is_tensor(&m->graph->inputs[i]->type)) {
+        if (!m->graph->inputs[i]->init && !type_is_tensor(&m->graph->inputs[i]->type) &&
+            !(seqio && !t->light && m->graph->inputs[i]->type.kind != IR_TYPE_MAP)) {
             r->oc = OC_SKIPPED;
             snprintf(r->detail, sizeof r->detail, "input '%s' is not a tensor (sequence, optional "
                      "or map values are not fed by the harness)", m->graph->inputs[i]->name);
@@ -471,7 +473,8 @@ static void run_child_test(const Test *t, const Config *c, ChildResult *r) {
         }
     for (int i = 0; i < m->graph->noutputs; i++)
         if (!type_is_tensor(&m->graph->outputs[i]->type) &&
-            m->graph->outputs[i]->type.kind != IR_TYPE_UNKNOWN) {
+            m->graph->outputs[i]->type.kind != IR_TYPE_UNKNOWN &&
+            !(seqio && !t->light && m->graph->outputs[i]->type.kind != IR_TYPE_MAP)) {
             r->oc = OC_SKIPPED;
             snprintf(r->detail, sizeof r->detail, "output '%s' is not a tensor (sequence, "
                      "optional or map values are not compared by the harness)",
@@ -495,6 +498,20 @@ static void run_child_test(const Test *t, const Config *c, ChildResult *r) {
     OnnxcCompileOptions o;
     onnxc_options_default(&o);
     o.opt_level = c->opt_level;
+    if (seqio && nsets > 0) { /* sequence/optional inputs: their content from the first set */
+        char dir[4096];
+        IrTensor **ins0;
+        int nin0;
+        OnnxcSeqInput *specs;
+        snprintf(dir, sizeof dir, "%s/%s", t->dir, sets[0]);
+        if (harness_seq_read_inputs(a, m, dir, &ins0, &nin0, &specs, &o.nseq_inputs, &d)) {
+            r->oc = OC_RUN_ERROR;
+            snprintf(r->detail, sizeof r->detail, "%s: cannot read the test data: %s", sets[0],
+                     first_error(&d, t->model));
+            goto done;
+        }
+        o.seq_inputs = specs;
+    }
     h = harness_open(t->model, &o, &d);
     if (!h) {
         classify_compile_failure(r, &d, t->model);
@@ -531,8 +548,15 @@ static void run_child_test(const Test *t, const Config *c, ChildResult *r) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/%s", t->dir, sets[s]);
         IrTensor **ins = NULL, **want = NULL;
-        int nin = read_pbs(a, dir, "input", &ins, &d);
-        int nout = nin < 0 ? -1 : read_pbs(a, dir, "output", &want, &d);
+        int nin, nout;
+        if (seqio) {
+            nin = nout = -1;
+            if (harness_seq_read_inputs(a, m, dir, &ins, &nin, NULL, NULL, &d) == 0)
+                harness_seq_read_outputs(a, m, dir, &want, &nout, &d);
+        } else {
+            nin = read_pbs(a, dir, "input", &ins, &d);
+            nout = nin < 0 ? -1 : read_pbs(a, dir, "output", &want, &d);
+        }
         if (nin < 0 || nout < 0) {
             r->oc = OC_RUN_ERROR;
             snprintf(r->detail, sizeof r->detail, "%s: cannot read the test data: %s",
