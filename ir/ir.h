@@ -103,6 +103,10 @@ typedef struct IrString {
 #define IR_MAX_DIM ((int64_t)1 << 34)          /* default of IrLimits.max_dim */
 #define IR_MAX_NODES (1 << 24)                 /* default of IrLimits.max_nodes */
 #define IR_LIMIT_CEILING ((int64_t)1 << 48)    /* no limit may be raised above this */
+/* Newest opsets the operator table knows (ir_verify refuses newer ones): those of the ONNX
+ * backend test data this onnxc is tested with (ONNX 1.23). */
+#define IR_MAX_OPSET_ONNX 28
+#define IR_MAX_OPSET_ONNX_ML 5
 
 /* Run-time limits, process-wide (the driver sets them from --max-tensor-bytes, --max-dim,
  * --max-nodes before compiling; not meant to change while another thread compiles).

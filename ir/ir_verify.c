@@ -11,6 +11,7 @@
  *    (including direct reads from nodes of subgraphs, which ir_node_new also counts);
  *  - initializers (and other constants) agree with their data: dtype, rank, dims, byte size;
  *  - node arity within the op table's bounds (ops/ops.def); unknown ops skip this check;
+ *  - the node's opset is not newer than IR_MAX_OPSET_ONNX (ai.onnx) / IR_MAX_OPSET_ONNX_ML;
  *  - value names are unique among graph inputs, initializers, outer references and node outputs
  *    (the text format of docs/IR_FORMAT.md refers to values by name);
  *  - subgraphs (GRAPH/GRAPHS attributes) are verified recursively, at most
@@ -303,6 +304,15 @@ static void verify_node(VCtx *c, VFrame *f, const IrNode *n) {
         return;
     }
     check_arity(c, n);
+    /* opsets newer than the operator table knows (docs/HARDENING.md): their ops may have new
+     * semantics under the same name; other domains are refused as unsupported operators */
+    const char *dom = n->domain ? n->domain : "";
+    int onnx_dom = dom[0] == '\0' || strcmp(dom, "ai.onnx") == 0;
+    int max_opset = onnx_dom ? IR_MAX_OPSET_ONNX
+                             : strcmp(dom, "ai.onnx.ml") == 0 ? IR_MAX_OPSET_ONNX_ML : 0;
+    if (max_opset && n->opset > max_opset)
+        VERR(c, n, "opset %d of domain '%s' is newer than the newest supported (%d)", n->opset,
+             onnx_dom ? "ai.onnx" : dom, max_opset);
     for (int i = 0; i < n->nin; i++)
         if (n->in[i])
             check_input(c, f, n, i, n->in[i]);

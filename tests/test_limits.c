@@ -497,6 +497,36 @@ static void test_deep_graph(void **state) {
                   DEEP_NODES, (long long)j.nnodes);
 }
 
+/* Opsets newer than the operator table knows are refused by ir_verify, naming the node. */
+static void test_newer_opset(void **state) {
+    (void)state;
+    static const char *const heads[] = {"opset \"\" 29\n", "opset \"\" 28\n"};
+    for (int k = 0; k < 2; k++) {
+        char text[600];
+        int n = snprintf(text, sizeof text,
+                         "onnxc-ir 1\nir_version 8\nproducer \"\" \"\"\ndomain \"\"\n"
+                         "model_version 0\n%sgraph \"g\" {\n  input %%x : f32[2]\n"
+                         "  %%y = Relu(%%x) {} : ?  # node \"r\", opset %d\n  output %%y : ?\n}\n",
+                         heads[k], 29 - k);
+        IrDiag d;
+        ir_diag_init(&d, NULL);
+        IrModel *m = ir_parse_model(text, (size_t)n, "op.ir", &d);
+        assert_non_null(m);
+        OnnxcCompileOptions o;
+        onnxc_options_default(&o);
+        int rc = onnxc_prepare(m, &o, &d);
+        if (k == 0) {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(ir_diag_last(&d), "node 'r' (Relu, opset 29)"));
+            assert_non_null(strstr(ir_diag_last(&d), "newer than the newest supported (28)"));
+        } else {
+            assert_int_equal(rc, 0);
+        }
+        ir_model_destroy(m);
+        ir_diag_free(&d);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiny_pb_huge_dims),
@@ -504,6 +534,7 @@ int main(void) {
         cmocka_unit_test(test_absurd_dims),
         cmocka_unit_test(test_limit_options),
         cmocka_unit_test(test_deep_graph),
+        cmocka_unit_test(test_newer_opset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
