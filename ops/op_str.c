@@ -6,9 +6,10 @@
  * StringSplit (20), RegexFullMatch (20).
  *
  * Data-dependent shapes: StringNormalizer's output length (with stop words) and StringSplit's
- * last output dimension depend on the strings. The model's declared static output type is then
- * used and the kernel checks at run time that the data gives exactly that shape; without one
- * the node is rejected as unsupported.
+ * last output dimension depend on the strings. The model's declared static output type is used
+ * when there is one (the kernel checks at run time that the data gives exactly that shape);
+ * otherwise that dim is a fresh symbol `<output>?<k>` and the kernel allocates the output
+ * (OPF_DYN_SHAPE, rt_out_alloc, docs/DYNAMIC_SHAPES.md).
  *
  * RegexFullMatch: the RE2 pattern is translated here into a POSIX extended regular expression
  * (glibc regcomp) anchored at both ends: \d \s \w and their negations become bracket classes
@@ -44,10 +45,23 @@ static int declared(const IrNode *n, int i, IrDType dt, int rank) {
            o->type.dtype == dt && o->type.rank == rank;
 }
 
-static int unsupported_shape(IrNode *n, IrDiag *d, const char *what) {
-    ir_error(d, n, "unsupported: %s depends on the input strings; declare a static output type "
-             "in the model (dynamic output shapes are not supported here)", what);
-    return -1;
+/* Output i gets the type dt [dims[0..rank-1), fresh] where the last dim is a fresh symbol
+ * `<output>?<k>` that the kernel binds when it runs (docs/DYNAMIC_SHAPES.md). */
+static int set_fresh_last(IrNode *n, IrDiag *d, int i, IrDType dt, int rank, const IrDim *dims) {
+    IrDim out[IR_MAX_RANK];
+    char buf[256];
+    const IrValue *o = i < n->nout ? n->out[i] : NULL;
+    if (!o)
+        return 0;
+    for (int k = 0; k + 1 < rank; k++)
+        out[k] = dims[k];
+    snprintf(buf, sizeof buf, "%s?%d", o->name ? o->name : "out", rank - 1);
+    out[rank - 1] = (IrDim){-1, ir_arena_strdup(n->graph->arena, buf)};
+    if (!out[rank - 1].sym || op_set_output(n, i, dt, rank, out)) {
+        ir_error(d, n, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 /* Copies `len` bytes into the block at *pos and returns the reference. */
@@ -89,7 +103,7 @@ static int infer_string_normalizer(IrNode *n, IrDiag *d) {
     } else {
         if (declared(n, 0, IR_DT_STRING, x->rank))
             return 0;
-        return unsupported_shape(n, d, "the number of elements StringNormalizer keeps");
+        return set_fresh_last(n, d, 0, IR_DT_STRING, x->rank, x->dims);
     }
     if (rc)
         ir_error(d, n, "out of memory");
@@ -170,8 +184,8 @@ static int infer_string_split(IrNode *n, IrDiag *d) {
         dims[x->rank].value = 0;
     else if (declared(n, 0, IR_DT_STRING, x->rank + 1))
         return 0;
-    else if (n->nout > 0 && n->out[0] && !(known && numel == 0))
-        return unsupported_shape(n, d, "the last dimension of StringSplit's output Y");
+    else
+        return set_fresh_last(n, d, 0, IR_DT_STRING, x->rank + 1, dims);
     if (op_set_output(n, 0, IR_DT_STRING, x->rank + 1, dims)) {
         ir_error(d, n, "out of memory");
         return -1;

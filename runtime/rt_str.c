@@ -101,7 +101,7 @@ static int str_eq(const RtStr *a, const char *b, size_t blen, int fold) {
 
 /* Checks the element type of tensor t (present, STRING unless dt says otherwise). */
 static int want_type(RtCtx *ctx, const char *op, const char *what, const RtTensor *t, int dt) {
-    if (t->rank < 0 || (!t->data && rt_numel(t) > 0))
+    if (t->rank < 0 || (what[0] == 'i' && !t->data && rt_numel(t) > 0))
         return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "%s: %s is missing", op, what);
     if (t->dtype != dt)
         return rt_fail(ctx, ONNXC_ERR_TYPE, "%s: %s has element type %d, expected %d", op, what,
@@ -110,6 +110,15 @@ static int want_type(RtCtx *ctx, const char *op, const char *what, const RtTenso
 }
 
 /* ------------------------------------------------------------------ StringNormalizer */
+
+/* 1 if element x is one of the stop words. */
+static int norm_is_stop(const RtStrNormParams *p, const RtStr *x) {
+    const char *base = (const char *)p;
+    for (int64_t s = 0; s < p->nstop; s++)
+        if (str_eq(x, base + p->stop[s].off, (size_t)p->stop[s].len, !p->case_sensitive))
+            return 1;
+    return 0;
+}
 
 int rt_k_string_normalizer(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
                            RtTensor *out, int nout) {
@@ -120,21 +129,28 @@ int rt_k_string_normalizer(RtCtx *ctx, const void *params, const RtTensor *in, i
     if (!st) st = want_type(ctx, "StringNormalizer", "output Y", &out[0], 8);
     if (st)
         return st;
-    const char *base = (const char *)p;
+    if (in[0].rank < 1 || in[0].rank > 2 || out[0].rank != in[0].rank)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "StringNormalizer: X must be [C] or [1, C]");
     const RtStr *x = in[0].data;
+    int64_t n = rt_numel(&in[0]), k = 0;
+    for (int64_t i = 0; i < n; i++)
+        k += !norm_is_stop(p, &x[i]);
+    /* the kept elements, or one empty string; the output's shape is checked (declared) or
+     * allocated (dynamic) here */
+    int64_t dims[2] = {1, k ? k : 1};
+    st = rt_out_alloc(ctx, &out[0], in[0].rank == 2 ? dims : dims + 1);
+    if (st)
+        return st;
     RtStr *y = out[0].data;
-    int64_t n = rt_numel(&in[0]), cap = rt_numel(&out[0]), k = 0;
+    if (k == 0) {
+        y[0].data = "";
+        y[0].len = 0;
+        return ONNXC_OK;
+    }
+    k = 0;
     for (int64_t i = 0; i < n; i++) {
-        int stop = 0;
-        for (int64_t s = 0; s < p->nstop && !stop; s++)
-            stop = str_eq(&x[i], base + p->stop[s].off, (size_t)p->stop[s].len,
-                          !p->case_sensitive);
-        if (stop)
+        if (norm_is_stop(p, &x[i]))
             continue;
-        if (k >= cap)
-            return rt_fail(ctx, ONNXC_ERR_SHAPE,
-                           "StringNormalizer: more than the declared %lld elements are kept",
-                           (long long)cap);
         size_t len = x[i].len;
         if (p->case_action == RT_STRNORM_NONE || len == 0) {
             y[k++] = x[i];
@@ -153,15 +169,6 @@ int rt_k_string_normalizer(RtCtx *ctx, const void *params, const RtTensor *in, i
         y[k].len = len;
         k++;
     }
-    if (k == 0 && cap == 1) { /* nothing kept: one empty string */
-        y[0].data = "";
-        y[0].len = 0;
-        return ONNXC_OK;
-    }
-    if (k != cap)
-        return rt_fail(ctx, ONNXC_ERR_SHAPE,
-                       "StringNormalizer: %lld elements are kept but the output was declared with "
-                       "%lld", (long long)k, (long long)cap);
     return ONNXC_OK;
 }
 
@@ -286,21 +293,29 @@ int rt_k_string_split(RtCtx *ctx, const void *params, const RtTensor *in, int ni
     if (st)
         return st;
     int64_t n = rt_numel(&in[0]);
-    if (out[0].rank != in[0].rank + 1 || rt_numel(&out[1]) != n)
-        return rt_fail(ctx, ONNXC_ERR_SHAPE, "StringSplit: output shapes do not match the input");
-    int64_t m = out[0].dims[out[0].rank - 1], most = 0;
+    int r = in[0].rank;
+    if (out[0].rank != r + 1 || out[1].rank != r || r >= 64)
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "StringSplit: output ranks do not match the input");
+    /* Z has X's shape; Y's last dimension is the largest number of pieces (checked against a
+     * declared shape, or allocated for a dynamic one) */
+    st = rt_out_alloc(ctx, &out[1], in[0].dims);
+    if (st)
+        return st;
     const RtStr *x = in[0].data;
-    RtStr *y = out[0].data;
-    int64_t *z = out[1].data;
+    int64_t *z = out[1].data, most = 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t c = split_one(p, &x[i], NULL, 0);
         z[i] = c;
         if (c > most) most = c;
     }
-    if (most != m && !(n == 0))
-        return rt_fail(ctx, ONNXC_ERR_SHAPE, "StringSplit: the longest split has %lld pieces but "
-                       "the output's last dimension was declared %lld", (long long)most,
-                       (long long)m);
+    int64_t dims[64];
+    for (int k = 0; k < r; k++) dims[k] = in[0].dims[k];
+    dims[r] = most;
+    st = rt_out_alloc(ctx, &out[0], dims);
+    if (st)
+        return st;
+    int64_t m = most;
+    RtStr *y = out[0].data;
     for (int64_t i = 0; i < n; i++) {
         RtStr *row = y + i * m;
         int64_t c = split_one(p, &x[i], row, m);
