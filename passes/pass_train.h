@@ -25,6 +25,18 @@ int pass_autodiff(IrGraph *g, IrValue *loss, int nwrt, IrValue *const *wrt, IrVa
 int pass_autodiff_at(IrGraph *g, IrValue *loss, IrValue *seed, int nwrt, IrValue *const *wrt,
                      IrValue **grads, IrNode *before, IrDiag *d);
 
+/* The training graph (passes/pass_train.c): m's main graph must be inferred with static
+ * shapes. Adds the target input and the loss ("mse", "ce", "bce"; plus l1 * sum|w| when
+ * l1 > 0), differentiates it, makes the outputs [loss, dL/dw...] and the weights inputs (after
+ * the real inputs and the target). w receives the weights (at most cap), *nw their count. */
+int train_build(IrModel *m, const char *loss_kind, double l1, IrValue **w, int *nw, int cap,
+                IrDiag *d);
+/* The trainable weights of g that its first output depends on, in initializer order. */
+int train_find_weights(IrGraph *g, IrValue **w, int cap);
+/* Turns the initializers w[0..nw-1] into graph inputs placed after the other inputs;
+ * init_out (may be NULL) receives their constant data. 0 / -1. */
+int train_weights_to_inputs(IrGraph *g, IrValue **w, int nw, IrTensor **init_out);
+
 #ifdef __cplusplus
 }
 #endif

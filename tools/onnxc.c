@@ -36,6 +36,10 @@
 #define EXIT_USAGE 2
 #define MAX_SHAPES 64
 
+/* tools/onnxc_train.c (docs/TRAINING.md) */
+int onnxc_train_compile_cmd(int argc, char **argv);
+int onnxc_train_cmd(int argc, char **argv);
+
 static const char *usage_text =
     "usage: onnxc COMMAND [options]\n"
     "\n"
@@ -617,7 +621,11 @@ int main(int argc, char **argv) {
             return 0;
         }
     if (strcmp(cmd, "dump") == 0) return cmd_dump(argc - 2, argv + 2);
+    if (strcmp(cmd, "compile") == 0)
+        for (int i = 2; i < argc; i++) /* training library: tools/onnxc_train.c */
+            if (strcmp(argv[i], "--train") == 0) return onnxc_train_compile_cmd(argc - 2, argv + 2);
     if (strcmp(cmd, "compile") == 0) return cmd_compile(argc - 2, argv + 2);
+    if (strcmp(cmd, "train") == 0) return onnxc_train_cmd(argc - 2, argv + 2);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "info") == 0) return cmd_info(argc - 2, argv + 2);
     if (strcmp(cmd, "optimize") == 0) return cmd_optimize(argc - 2, argv + 2);
