@@ -730,7 +730,9 @@ static void test_verify_each(void **state) {
 
 static void test_registry(void **state) {
     (void)state;
-    const char *names[] = {"fold", "dce", "cse", "simplify", "bn_fold", "matmul_add"};
+    const char *names[] = {"fold",          "dce",           "cse",
+                           "simplify",      "bn_fold",       "matmul_add",
+                           "fuse_patterns", "fuse_epilogue", "fuse_elementwise"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const PassInfo *p = pm_find_pass(NULL, names[i]);
         assert_non_null(p);
@@ -740,7 +742,8 @@ static void test_registry(void **state) {
     assert_string_equal(pm_pipeline_for_level(0), "");
     assert_string_equal(pm_pipeline_for_level(1), "fold,dce");
     assert_non_null(strstr(pm_pipeline_for_level(2), "bn_fold"));
-    assert_string_equal(pm_pipeline_for_level(3), pm_pipeline_for_level(2));
+    assert_null(strstr(pm_pipeline_for_level(2), "fuse_"));
+    assert_non_null(strstr(pm_pipeline_for_level(3), "fuse_patterns,fuse_epilogue,fuse_elementwise"));
 }
 
 /* FLOPs estimate of the stats. */
@@ -855,6 +858,104 @@ static int teardown(void **state) {
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* ------------------------------------------------------------------ ResNet-18 at -O3 */
+
+/* Exports `name` with scripts/make_models.py into the build folder unless it is there already.
+ * Returns 1 if the model is ready, 0 when torch (or python) is missing (the caller skips). */
+static int model_ready(const char *name, char *path, size_t cap) {
+    const char *dir = ONNXC_BINARY_DIR "/models";
+    snprintf(path, cap, "%s/%s.onnx", dir, name);
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 1;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 %s/scripts/make_models.py %s %s > %s/models.log 2>&1",
+             ONNXC_SOURCE_DIR, dir, name, ONNXC_BINARY_DIR);
+    int rc = system(cmd);
+    if (rc != 0 || stat(path, &st) != 0) {
+        fprintf(stderr, "SKIPPED: %s could not be exported (exit %d; torch missing? "
+                "see %s/models.log)\n", name, rc, ONNXC_BINARY_DIR);
+        return 0;
+    }
+    return 1;
+}
+
+/* ResNet-18 with random weights (BatchNormalization kept by the exporter): at -O3 no
+ * BatchNormalization is left, no Relu reads a Conv directly, the workspace is well under the
+ * sum of the intermediates, and the compiled library matches torch. */
+static void test_resnet18(void **state) {
+    (void)state;
+    char path[600], p[800];
+    if (!model_ready("resnet18", path, sizeof path))
+        return;
+    IrDiag d;
+    ir_diag_init(&d, path);
+    int64_t naive0 = 0;
+    for (int lvl = 0; lvl <= 3; lvl += 3) {
+        IrModel *m = fe_load_model(path, NULL, &d);
+        assert_non_null(m);
+        int bn_before = 0;
+        for (IrNode *n = m->graph->first; n; n = n->next)
+            bn_before += strcmp(n->op_type, "BatchNormalization") == 0;
+        OnnxcCompileOptions o;
+        opts(&o, lvl);
+        int rc = onnxc_prepare(m, &o, &d);
+        if (rc != 0)
+            ir_diag_print(&d, stderr);
+        assert_int_equal(rc, 0);
+        int bn = 0, relu_after_conv = 0, fused = 0, nodes = m->graph->nnodes;
+        for (IrNode *n = m->graph->first; n; n = n->next) {
+            bn += strcmp(n->op_type, "BatchNormalization") == 0;
+            fused += strcmp(n->op_type, "FusedConv") == 0;
+            IrNode *pr = n->nin > 0 && n->in[0] ? n->in[0]->producer : NULL;
+            if (strcmp(n->op_type, "Relu") == 0 && pr &&
+                (strcmp(pr->op_type, "Conv") == 0 || strcmp(pr->op_type, "FusedConv") == 0))
+                relu_after_conv++;
+        }
+        fprintf(stderr, "resnet18 -O%d: %d nodes, %d BatchNormalization (of %d), %d FusedConv, "
+                "%d Relu after Conv; workspace %lld bytes, intermediates %lld bytes\n", lvl,
+                nodes, bn, bn_before, fused, relu_after_conv, (long long)m->workspace_bytes,
+                (long long)m->naive_bytes);
+        if (lvl == 0) {
+            naive0 = m->naive_bytes;
+            assert_true(bn_before >= 20); /* the exporter kept them: bn_fold has work */
+        } else {
+            assert_int_equal(bn, 0);
+            assert_int_equal(relu_after_conv, 0);
+            assert_true(fused >= 16);
+            assert_true(m->workspace_bytes > 0);
+            assert_true(m->workspace_bytes * 3 < m->naive_bytes);
+            assert_true(m->workspace_bytes * 5 < naive0);
+        }
+        ir_model_destroy(m);
+    }
+    /* the -O3 library against torch's output */
+    OnnxcCompileOptions o;
+    opts(&o, 3);
+    o.use_bitcode = 1;
+    HarnessModel *h = harness_open(path, &o, &d);
+    if (!h)
+        ir_diag_print(&d, stderr);
+    assert_non_null(h);
+    IrArena *a = ir_arena_create();
+    IrTensor *in = NULL, *out[1] = {NULL};
+    snprintf(p, sizeof p, "%s/models/resnet18/test_data_set_0/input_0.pb", ONNXC_BINARY_DIR);
+    in = fe_read_tensor_pb(a, p, &d);
+    assert_non_null(in);
+    assert_int_equal(harness_run(h, &in, 1, a, out, &d), 0);
+    snprintf(p, sizeof p, "%s/models/resnet18/test_data_set_0/output_0.pb", ONNXC_BINARY_DIR);
+    IrTensor *want = fe_read_tensor_pb(a, p, &d);
+    assert_non_null(want);
+    double mabs = 0, mrel = 0;
+    int ok = harness_compare(out[0], want, 1e-3, 1e-4, &mabs, &mrel);
+    fprintf(stderr, "resnet18 -O3 vs torch: max abs err %.3g, max rel err %.3g\n", mabs, mrel);
+    assert_true(ok);
+    ir_arena_destroy(a);
+    harness_close(h);
+    ir_diag_free(&d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry),
@@ -873,6 +974,7 @@ int main(void) {
         cmocka_unit_test(test_verify_each),
         cmocka_unit_test(test_flops),
         cmocka_unit_test(test_backend_models),
+        cmocka_unit_test(test_resnet18),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
