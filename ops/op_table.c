@@ -90,9 +90,9 @@ int op_infer_node(IrNode *n, IrDiag *d) {
 }
 
 /* Lowering of a node with non-static tensors (docs/DYNAMIC_SHAPES.md). Ranks must be known.
- * Ops flagged OPF_DYN_SHAPE read only ranks; any other op is lowered twice with every unknown
- * dim replaced by two different sizes, and must choose the same kernel and parameter bytes both
- * times (its parameters then do not depend on those dims), else "needs static shape". */
+ * The node is lowered twice with every unknown dim replaced by two different sizes, and must
+ * choose the same kernel and parameter bytes both times (its parameters then do not depend on
+ * those dims), else "needs static shape". */
 #define LOWER_MAX_DYN 64
 static int lower_dynamic(IrNode *n, const OpInfo *o, IrDiag *d) {
     IrDim *dims[LOWER_MAX_DYN];
@@ -130,8 +130,6 @@ static int lower_dynamic(IrNode *n, const OpInfo *o, IrDiag *d) {
             }
         }
     }
-    if (o->flags & OPF_DYN_SHAPE)
-        return o->hooks->lower(n, d);
     static const int64_t probe[2] = {7, 13};
     const char *kernel[2] = {NULL, NULL};
     const void *params[2] = {NULL, NULL};

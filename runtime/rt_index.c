@@ -278,11 +278,11 @@ int rt_k_constant_of_shape(RtCtx *ctx, const void *params, const RtTensor *in, i
             return rt_fail(ctx, ONNXC_ERR_SHAPE,
                            "ConstantOfShape: the shape input must be a 1-D int64 tensor of %d "
                            "values", (int)out[0].rank);
+        int64_t want[MAXR];
         for (int i = 0; i < out[0].rank; i++)
-            if (int_at(s, i) != out[0].dims[i])
-                return rt_fail(ctx, ONNXC_ERR_SHAPE,
-                               "ConstantOfShape: shape[%d] is %lld, the model was compiled for "
-                               "%lld", i, (long long)int_at(s, i), (long long)out[0].dims[i]);
+            want[i] = int_at(s, i);
+        /* checks a compiled shape, or allocates a run-time one (docs/DYNAMIC_SHAPES.md) */
+        if (rt_out_alloc(ctx, &out[0], want)) return ctx->status;
     }
     fill_elems(out[0].data, p->value, rt_numel(&out[0]), es);
     return 0;
@@ -545,10 +545,7 @@ int rt_k_slice(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTe
         if (slice_resolve(ctx, r, x->dims, &in[1], &in[2], nin > 3 ? &in[3] : &absent,
                           nin > 4 ? &in[4] : &absent, start, step, len))
             return ctx->status;
-        if (!dims_equal(&out[0], r, len))
-            return rt_fail(ctx, ONNXC_ERR_SHAPE,
-                           "Slice: starts/ends give a shape other than the one compiled from "
-                           "the model's declared output type");
+        if (rt_out_alloc(ctx, &out[0], len)) return ctx->status;
     } else {
         for (int d = 0; d < r; d++) {
             start[d] = p->start[d];
@@ -652,9 +649,9 @@ int rt_k_expand(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
                            (long long)a, (long long)b);
         want[i] = a == 1 ? b : a;
     }
-    if (!dims_equal(y, R, want))
-        return rt_fail(ctx, ONNXC_ERR_SHAPE,
-                       "Expand: the shape input gives a shape other than the compiled one");
+    if (y->rank != R) return rt_fail(ctx, ONNXC_ERR_SHAPE, "Expand: output rank %d, expected %d",
+                                     (int)y->rank, R);
+    if (rt_out_alloc(ctx, &out[0], want)) return ctx->status;
     int64_t st[MAXR], vst[MAXR];
     strides_of(r, x->dims, st);
     for (int i = 0; i < R; i++) {
@@ -682,9 +679,8 @@ int rt_k_tile(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTen
         if (t < 0 || __builtin_mul_overflow(x->dims[i], t, &want[i]))
             return rt_fail(ctx, ONNXC_ERR_SHAPE, "Tile: bad repeat %lld", (long long)t);
     }
-    if (!dims_equal(y, r, want))
-        return rt_fail(ctx, ONNXC_ERR_SHAPE,
-                       "Tile: repeats give a shape other than the compiled one");
+    if (y->rank != r) return rt_fail(ctx, ONNXC_ERR_SHAPE, "Tile: output rank differs");
+    if (rt_out_alloc(ctx, &out[0], want)) return ctx->status;
     if (rt_numel(y) == 0) return 0;
     strides_of(r, x->dims, st);
     for (int i = 0; i < r; i++) {
