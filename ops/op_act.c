@@ -5,7 +5,8 @@
  * ONNX specification: docs/Operators.md, sections
  *  - Sin, Cos, Tan, Asin, Acos, Atan (7), Sinh, Cosh, Asinh, Acosh, Atanh (9), Erf (9, 13),
  *    Softplus, Softsign (1), Elu, Selu, HardSigmoid, ThresholdedRelu (1, 6, 10), Celu (12),
- *    HardSwish (14), Mish (18), Gelu (20: approximate "none" or "tanh"), Shrink (9): elementwise,
+ *    HardSwish (14), Mish (18), Gelu (20: approximate "none" or "tanh"), Shrink (9), Swish (24:
+ *    x sigmoid(alpha x)): elementwise,
  *    float types (all of them share rt_k_act_unary with a function code); Shrink also integer
  *    types (computed in double, truncated and saturated back);
  *  - PRelu (1, 6, 7, 9, 16): slope unidirectionally broadcast to X (numpy, right-aligned); a 1-D
@@ -19,6 +20,7 @@
  *  - RMSNormalization (23), InstanceNormalization (1, 6), GroupNormalization (18: scale and bias
  *    per group; 21: per channel), LpNormalization (1, 22), MeanVarianceNormalization (9, 13:
  *    (X - E[X]) / (sqrt(Var[X]) + 1e-9) as in its function body), LRN (1, 13);
+ *  - SwiGLU (28): Swish_alpha(A) * B, A and B of one shape (rt_k_swiglu);
  *  - Einsum (12): explicit and implicit output, ellipsis, repeated labels (diagonals).
  * Statistics are computed in double whatever stash_type says (at least its precision).
  * Scale/bias broadcasting of the normalizations is limited to patterns where the varying dims
@@ -110,6 +112,7 @@ static int act_fn(int op) {
     case OP_Gelu: return RT_ACT_GELU;
     case OP_Mish: return RT_ACT_MISH;
     case OP_Shrink: return RT_ACT_SHRINK;
+    case OP_Swish: return RT_ACT_SWISH;
     default: return -1;
     }
 }
@@ -157,6 +160,9 @@ static int lower_unary(IrNode *n, IrDiag *d) {
         p->alpha = ir_attr_float(n, "alpha", 0.2f);
         p->beta = ir_attr_float(n, "beta", 0.5f);
         break;
+    case OP_Swish:
+        p->alpha = ir_attr_float(n, "alpha", 1.0f);
+        break;
     case OP_Shrink:
         p->alpha = ir_attr_float(n, "lambd", 0.5f);
         p->beta = ir_attr_float(n, "bias", 0.0f);
@@ -171,6 +177,41 @@ static int lower_unary(IrNode *n, IrDiag *d) {
     }
     default: break;
     }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- SwiGLU */
+
+/* SwiGLU (28): A (gate) and B of one float type and shape (no broadcasting). */
+static int infer_swiglu(IrNode *n, IrDiag *d) {
+    const IrType *a = act_float_in(n, d, 0, 0), *b = a ? act_float_in(n, d, 1, 0) : NULL;
+    if (!b)
+        return -1;
+    if (a->dtype != b->dtype) {
+        ir_error(d, n, "B has element type %s, A %s", ir_dtype_name(b->dtype),
+                 ir_dtype_name(a->dtype));
+        return -1;
+    }
+    if (a->rank >= 0 && b->rank >= 0) {
+        int same = a->rank == b->rank;
+        for (int k = 0; same && k < a->rank; k++) {
+            int64_t x = a->dims[k].value, y = b->dims[k].value;
+            same = x < 0 || y < 0 || x == y;
+        }
+        if (!same) {
+            ir_error(d, n, "A and B must have the same shape (SwiGLU does not broadcast)");
+            return -1;
+        }
+    }
+    return act_out_like(n, d, 0, a->dtype, a);
+}
+
+static int lower_swiglu(IrNode *n, IrDiag *d) {
+    RtActParams *p = op_params(n, d, "rt_k_swiglu", sizeof *p);
+    if (!p)
+        return -1;
+    p->fn = RT_ACT_SWISH;
+    p->alpha = ir_attr_float(n, "alpha", 1.0f);
     return 0;
 }
 
@@ -846,6 +887,8 @@ const OpHooks op_hooks_ThresholdedRelu = {infer_unary, lower_unary, NULL};
 const OpHooks op_hooks_Gelu = {infer_unary, lower_unary, NULL};
 const OpHooks op_hooks_Mish = {infer_unary, lower_unary, NULL};
 const OpHooks op_hooks_Shrink = {infer_unary, lower_unary, NULL};
+const OpHooks op_hooks_Swish = {infer_unary, lower_unary, NULL};
+const OpHooks op_hooks_SwiGLU = {infer_swiglu, lower_swiglu, NULL};
 const OpHooks op_hooks_PRelu = {infer_prelu, lower_prelu, NULL};
 const OpHooks op_hooks_Hardmax = {infer_axis_op, lower_axis_op, NULL};
 const OpHooks op_hooks_LayerNormalization = {infer_layernorm, lower_layernorm, NULL};

@@ -3,11 +3,14 @@
  *
  * ONNX specification: docs/Operators.md, sections BatchNormalization (opsets 1, 6, 7, 9, 14, 15),
  * Softmax and LogSoftmax (1, 11, 13).
- *  - BatchNormalization is supported in inference mode only: y = scale * (x - mean) /
- *    sqrt(var + epsilon) + B. Opsets < 7 carry `is_test` and `consumed_inputs`, opsets < 9
- *    `spatial` (0: scale/B/mean/var have shape X.dims[1:]). The training outputs (running
- *    mean/var, saved mean/var) and training_mode = 1 (opset >= 14) are reported as unsupported.
- *    Opset 15 lets scale/B (T1) and mean/var (T2) have other float types than X.
+ *  - BatchNormalization in inference mode: y = scale * (x - mean) / sqrt(var + epsilon) + B.
+ *    Opsets < 7 carry `is_test` and `consumed_inputs`, opsets < 9 `spatial` (0: scale/B/mean/var
+ *    have shape X.dims[1:]). Opset 15 lets scale/B (T1) and mean/var (T2) have other float types
+ *    than X. Training mode (training_mode = 1 from opset 14; before, requesting the running
+ *    mean/var outputs): Y uses the batch mean and population variance over all dims but 1, and
+ *    outputs 1 and 2 are running_mean = mean * momentum + batch_mean * (1 - momentum) and the
+ *    same for the variance (rt_k_batchnorm_train). The saved mean/var outputs 3 and 4 of opsets
+ *    < 14 and training with spatial = 0 are reported as unsupported.
  *  - Softmax/LogSoftmax before opset 13 coerce the input to 2-D at `axis` (default 1) and
  *    normalise over the flattened trailing part; from opset 13 over the single axis `axis`
  *    (default -1).
@@ -22,23 +25,34 @@ static int is_float(IrDType dt) {
     return dt == IR_DT_FLOAT || dt == IR_DT_DOUBLE || dt == IR_DT_FLOAT16 || dt == IR_DT_BFLOAT16;
 }
 
-/* -1 + diag if the node asks for training-mode behaviour. */
-static int bn_check_inference(IrNode *n, IrDiag *d) {
-    if (n->opset >= 14 && ir_attr_int(n, "training_mode", 0) != 0) {
-        ir_error(d, n, "training_mode = 1 is unsupported (only inference mode is implemented)");
+/* 1 if the node runs in training mode (training_mode = 1 from opset 14; before, the running
+ * statistics outputs are requested), 0 if not, -1 + diag for what is unsupported. */
+static int bn_training(IrNode *n, IrDiag *d) {
+    int train = 0;
+    if (n->opset >= 14)
+        train = ir_attr_int(n, "training_mode", 0) != 0;
+    else
+        for (int i = 1; i < n->nout; i++)
+            train |= n->out[i] != NULL;
+    if (!train) {
+        for (int i = 1; i < n->nout; i++)
+            if (n->out[i]) {
+                ir_error(d, n, "output %d '%s' (running statistics) needs training_mode = 1", i,
+                         n->out[i]->name);
+                return -1;
+            }
+        return 0;
+    }
+    if (n->opset < 9 && ir_attr_int(n, "spatial", 1) == 0) {
+        ir_error(d, n, "training mode with spatial = 0 is unsupported");
         return -1;
     }
-    for (int i = 1; i < n->nout; i++)
-        if (n->out[i]) {
-            ir_error(d, n, "output %d '%s' (running/saved statistics) is a training-mode output: "
-                     "unsupported (only inference mode is implemented)", i, n->out[i]->name);
-            return -1;
-        }
-    return 0;
+    return 1;
 }
 
 static int infer_batchnorm(IrNode *n, IrDiag *d) {
-    if (bn_check_inference(n, d))
+    int train = bn_training(n, d);
+    if (train < 0)
         return -1;
     const IrType *x = op_input_tensor(n, d, 0);
     if (!x)
@@ -92,12 +106,29 @@ static int infer_batchnorm(IrNode *n, IrDiag *d) {
         ir_error(d, n, "out of memory");
         return -1;
     }
+    /* training: running mean and variance, shaped and typed like the mean and var inputs */
+    for (int i = 1; train && i < n->nout && i < 3; i++) {
+        const IrType *t = &n->in[2 + i]->type;
+        if (op_set_output(n, i, t->dtype, t->rank, t->dims)) {
+            ir_error(d, n, "out of memory");
+            return -1;
+        }
+    }
     return 0;
 }
 
 static int lower_batchnorm(IrNode *n, IrDiag *d) {
-    if (bn_check_inference(n, d))
+    int train = bn_training(n, d);
+    if (train < 0)
         return -1;
+    if (train) {
+        RtBatchNormTrainParams *t = op_params(n, d, "rt_k_batchnorm_train", sizeof *t);
+        if (!t)
+            return -1;
+        t->epsilon = ir_attr_float(n, "epsilon", 1e-5f);
+        t->momentum = ir_attr_float(n, "momentum", 0.9f);
+        return 0;
+    }
     RtBatchNormParams *p = op_params(n, d, "rt_k_batchnorm", sizeof *p);
     if (!p)
         return -1;

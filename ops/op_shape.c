@@ -638,10 +638,21 @@ static int const_scalar(IrNode *n, IrDiag *d, int i, const char *what, double *o
     return 1;
 }
 
+/* Dropout-12+: 1 when training_mode or ratio is computed at run time (where training with
+ * ratio > 0 matters), so that rt_k_dropout_train decides at run time; 0 otherwise. */
+static int dropout_runtime(const IrNode *n) {
+    IrValue *t = ir_node_in(n, 2), *r = ir_node_in(n, 1);
+    if (n->opset < 12 || !t) return 0;
+    if (!t->init) return 1;
+    /* a constant true training_mode with a computed ratio */
+    return t->init->numel == 1 && t->init->dtype == IR_DT_BOOL &&
+           *(const uint8_t *)t->init->data != 0 && r && !r->init;
+}
+
 static int dropout_infer(IrNode *n, IrDiag *d) {
     const IrType *x = op_input_tensor(n, d, 0);
     if (!x) return -1;
-    if (n->opset >= 12) {
+    if (n->opset >= 12 && !dropout_runtime(n)) {
         /* ratio only matters in training mode: read it (it must then be constant) only when
          * training_mode is present and true */
         double ratio = 0.5, training = 0;
@@ -653,11 +664,12 @@ static int dropout_infer(IrNode *n, IrDiag *d) {
                 return -1;
             }
             if (ratio > 0) {
-                ir_error(d, n, "Dropout in training mode (ratio %g) is not supported", ratio);
+                ir_error(d, n, "unsupported: Dropout in training mode (ratio %g) draws a random "
+                         "mask; onnxc does not implement random dropout", ratio);
                 return -1;
             }
         }
-    } else {
+    } else if (n->opset < 12) {
         float ratio = ir_attr_float(n, "ratio", 0.5f);
         if (ratio < 0 || ratio >= 1) {
             ir_error(d, n, "ratio %g is outside [0, 1)", (double)ratio);
@@ -673,6 +685,7 @@ static int dropout_infer(IrNode *n, IrDiag *d) {
 }
 
 static int dropout_lower(IrNode *n, IrDiag *d) {
+    if (dropout_runtime(n)) return op_params(n, d, "rt_k_dropout_train", 0) ? 0 : -1;
     if (n->nout > 1 && n->out[1]) {
         if (n->out[1]->type.dtype != IR_DT_BOOL) {
             ir_error(d, n, "a non-bool Dropout mask (opset < 10) is not supported yet");

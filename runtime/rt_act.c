@@ -1,7 +1,7 @@
 /* rt_act.c - kernels of the act family (ops/op_act.c): unary math and activation functions,
  * PRelu, Hardmax, the normalizations and Einsum (ONNX docs/Operators.md, sections Sin ... Atanh,
  * Erf, Softplus, Softsign, Elu, Selu, Celu, HardSigmoid, HardSwish, ThresholdedRelu, Gelu, Mish,
- * Shrink, PRelu, Hardmax, LayerNormalization, RMSNormalization, InstanceNormalization,
+ * Shrink, Swish, SwiGLU, PRelu, Hardmax, LayerNormalization, RMSNormalization, InstanceNormalization,
  * GroupNormalization, LpNormalization, MeanVarianceNormalization, LRN, Einsum).
  *
  * Every kernel has one loop, whatever the element type: elements are read and written through
@@ -137,6 +137,12 @@ static inline double act_softplus(double x) {
     return (x > 0 ? x : 0.0) + log1p(exp(-fabs(x)));
 }
 
+/* x sigmoid(alpha x), with the sigmoid evaluated without overflow for large |alpha x|. */
+static inline double act_swish(double x, double alpha) {
+    double z = alpha * x;
+    return z >= 0 ? x / (1.0 + exp(-z)) : x * exp(z) / (1.0 + exp(z));
+}
+
 /* f(x) for function p->fn (RtActParams). NaN propagates through every function. */
 static double act_eval(const RtActParams *p, double x) {
     double v;
@@ -173,6 +179,7 @@ static double act_eval(const RtActParams *p, double x) {
     case RT_ACT_MISH: return x * tanh(act_softplus(x));
     case RT_ACT_SHRINK:
         return x < -p->alpha ? x + p->beta : x > p->alpha ? x - p->beta : (x != x ? x : 0.0);
+    case RT_ACT_SWISH: return act_swish(x, p->alpha);
     default: return x;
     }
 }
@@ -190,6 +197,24 @@ int rt_k_act_unary(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
     int64_t n = rt_numel(&in[0]);
     for (int64_t i = 0; i < n; i++)
         act_st(&out[0], i, act_eval(p, act_ld(&in[0], i)));
+    return 0;
+}
+
+/* SwiGLU (28): y = Swish_alpha(a) * b, a = in[0] (gate) and b = in[1] of one shape (no
+ * broadcasting) and float type. */
+int rt_k_swiglu(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
+                int nout) {
+    const RtActParams *p = (const RtActParams *)params;
+    if (!p)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "SwiGLU: bad parameters");
+    int st = act_check_xy(ctx, "SwiGLU", in, nin, out, nout, 2, 0);
+    if (st)
+        return st;
+    if (!act_float_tensor(&in[1]) || in[1].dtype != in[0].dtype || !act_same_shape(&in[0], &in[1]))
+        return rt_fail(ctx, ONNXC_ERR_SHAPE, "SwiGLU: B must have A's type and shape");
+    int64_t n = rt_numel(&in[0]);
+    for (int64_t i = 0; i < n; i++)
+        act_st(&out[0], i, act_swish(act_ld(&in[0], i), p->alpha) * act_ld(&in[1], i));
     return 0;
 }
 

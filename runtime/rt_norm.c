@@ -1,5 +1,5 @@
-/* rt_norm.c - kernels of the norm family: BatchNormalization in inference mode, Softmax and
- * LogSoftmax (ONNX docs/Operators.md).
+/* rt_norm.c - kernels of the norm family: BatchNormalization (inference and training mode),
+ * Softmax and LogSoftmax (ONNX docs/Operators.md).
  *
  *  - BatchNormalization: y = scale * (x - mean) / sqrt(var + epsilon) + bias, per channel (dim 1)
  *    or, for the legacy spatial = 0 form, per feature (dims 1..r-1). Opset 15 allows scale/bias
@@ -87,6 +87,77 @@ int rt_k_batchnorm(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
     case IR_DT_FLOAT16: BN_LOOP(uint16_t, float, rt_h2f, rt_f2h); break;
     case IR_DT_BFLOAT16: BN_LOOP(uint16_t, float, rt_bf2f, rt_f2bf); break;
     default: break;
+    }
+    return 0;
+}
+
+/* Stores v as element i of a float-typed tensor. */
+static void store_d(const RtTensor *t, int64_t i, double v) {
+    switch (t->dtype) {
+    case IR_DT_FLOAT: ((float *)t->data)[i] = (float)v; break;
+    case IR_DT_DOUBLE: ((double *)t->data)[i] = v; break;
+    case IR_DT_FLOAT16: ((uint16_t *)t->data)[i] = rt_f2h((float)v); break;
+    case IR_DT_BFLOAT16: ((uint16_t *)t->data)[i] = rt_f2bf((float)v); break;
+    default: break;
+    }
+}
+
+/* Training mode: per channel c, batch mean m and population variance v over (n, spatial) in
+ * double (two passes); y = (x - m) / sqrt(v + epsilon) * scale + bias; running statistics
+ * out[1] = mean * momentum + m * (1 - momentum), out[2] likewise with var and v. */
+int rt_k_batchnorm_train(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
+                         RtTensor *out, int nout) {
+    const RtBatchNormTrainParams *pp = params;
+    if (!pp || !in || !out || nin < 5 || nout < 1 || in[0].rank < 2)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG,
+                       "BatchNormalization (training): expects 5 inputs, X of rank >= 2");
+    for (int i = 0; i < 5; i++)
+        if (in[i].rank < 0 || !norm_float_type(in[i].dtype))
+            return rt_fail(ctx, ONNXC_ERR_TYPE,
+                           "BatchNormalization: input %d missing or of unsupported type", i);
+    int r = in[0].rank;
+    if (out[0].dtype != in[0].dtype || out[0].rank != r)
+        return rt_fail(ctx, ONNXC_ERR_TYPE, "BatchNormalization: output does not match X");
+    for (int d = 0; d < r; d++)
+        if (out[0].dims[d] != in[0].dims[d])
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "BatchNormalization: output shape differs from X");
+    int64_t outer = in[0].dims[0], ch = in[0].dims[1], inner = 1;
+    for (int d = 2; d < r; d++)
+        inner *= in[0].dims[d];
+    for (int i = 1; i < 5; i++)
+        if (rt_numel(&in[i]) != ch)
+            return rt_fail(ctx, ONNXC_ERR_SHAPE,
+                           "BatchNormalization: input %d has %lld elements, expected %lld", i,
+                           (long long)rt_numel(&in[i]), (long long)ch);
+    for (int i = 1; i < 3 && i < nout; i++)
+        if (out[i].rank >= 0 && out[i].data &&
+            (rt_numel(&out[i]) != ch || !norm_float_type(out[i].dtype)))
+            return rt_fail(ctx, ONNXC_ERR_SHAPE,
+                           "BatchNormalization: output %d must have %lld float elements", i,
+                           (long long)ch);
+    double cnt = (double)outer * (double)inner;
+    for (int64_t c = 0; c < ch; c++) {
+        double sum = 0, sq = 0;
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < inner; i++)
+                sum += load_d(&in[0], (o * ch + c) * inner + i);
+        double m = cnt > 0 ? sum / cnt : 0.0;
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < inner; i++) {
+                double e = load_d(&in[0], (o * ch + c) * inner + i) - m;
+                sq += e * e;
+            }
+        double v = cnt > 0 ? sq / cnt : 0.0;
+        double s = load_d(&in[1], c) / sqrt(v + pp->epsilon), b = load_d(&in[2], c);
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t k = (o * ch + c) * inner + i;
+                store_d(&out[0], k, (load_d(&in[0], k) - m) * s + b);
+            }
+        if (nout > 1 && out[1].rank >= 0 && out[1].data)
+            store_d(&out[1], c, load_d(&in[3], c) * pp->momentum + m * (1.0 - pp->momentum));
+        if (nout > 2 && out[2].rank >= 0 && out[2].data)
+            store_d(&out[2], c, load_d(&in[4], c) * pp->momentum + v * (1.0 - pp->momentum));
     }
     return 0;
 }

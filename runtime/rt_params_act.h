@@ -23,14 +23,17 @@ enum {
     RT_ACT_GELU_TANH,       /* x / 2 (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))) */
     RT_ACT_MISH,            /* x tanh(softplus(x)) */
     RT_ACT_SHRINK,          /* x < -alpha ? x + beta : x > alpha ? x - beta : 0 (alpha = lambd) */
+    RT_ACT_SWISH,           /* x sigmoid(alpha x) (also the gate of rt_k_swiglu) */
     RT_ACT_COUNT
 };
 
-/* rt_k_act_unary: output = f(input), same element type and shape. */
+/* rt_k_act_unary: output = f(input), same element type and shape.
+ * rt_k_swiglu (SwiGLU): output = Swish_alpha(in[0]) * in[1], the three of one type and shape;
+ * only alpha is used. */
 typedef struct RtActParams {
     int32_t fn;   /* RT_ACT_* */
     int32_t pad_; /* zero */
-    double alpha; /* Elu, Selu, Celu, HardSigmoid, ThresholdedRelu: alpha; Shrink: lambd */
+    double alpha; /* Elu, Selu, Celu, HardSigmoid, ThresholdedRelu, Swish: alpha; Shrink: lambd */
     double beta;  /* HardSigmoid: beta; Shrink: bias */
     double gamma; /* Selu: gamma */
 } RtActParams;

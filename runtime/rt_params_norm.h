@@ -12,6 +12,14 @@ typedef struct RtBatchNormParams {
     int32_t spatial; /* 1: per channel (dim 1); 0: per feature (dims 1..r-1) */
 } RtBatchNormParams;
 
+/* rt_k_batchnorm_train (training mode, spatial only): Y normalises X with the batch mean and
+ * population variance of each channel (over all dims but 1); optional outputs 1 and 2 receive
+ * the running mean and variance (inputs 3 and 4 blended with the batch statistics by momentum). */
+typedef struct RtBatchNormTrainParams {
+    double epsilon;  /* added to the variance (default 1e-5) */
+    double momentum; /* running = input * momentum + batch * (1 - momentum) (default 0.9) */
+} RtBatchNormTrainParams;
+
 /* Softmax / LogSoftmax (rt_k_softmax, rt_k_logsoftmax): normalise over
  *   - dims [axis, rank) flattened, when coerce_2d != 0 (opset < 13);
  *   - dim `axis` alone, when coerce_2d == 0 (opset >= 13). */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "runtime/onnxc_rt.h"
+#include "runtime/rt_halfconv.h"
 #include "runtime/rt_params.h"
 
 /* Copies n elements of size es from src (stride sstride elements) to contiguous dst. */
@@ -166,6 +167,42 @@ int rt_k_dropout_mask(RtCtx *ctx, const void *params, const RtTensor *in, int ni
         memset(out[1].data, 1, (size_t)n);
     }
     return 0;
+}
+
+/* Dropout-12+ whose training_mode (in[2]) or ratio (in[1], default 0.5) is computed at run
+ * time: out of training mode, or with ratio 0, y = x and the mask (optional out[1]) is all
+ * true; training with ratio > 0 would draw a random mask, which is not implemented (no
+ * generator can reproduce the reference's numpy draws): ONNXC_ERR_UNSUPPORTED with the ratio. */
+int rt_k_dropout_train(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
+                       RtTensor *out, int nout) {
+    (void)params;
+    double ratio = 0.5;
+    int training = 0;
+    if (nin < 1 || nout < 1)
+        return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "Dropout: expected 1 input and an output");
+    if (nin > 2 && in[2].rank >= 0) {
+        if (in[2].dtype != 9 /* BOOL */ || rt_numel(&in[2]) != 1 || !in[2].data)
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "Dropout: training_mode must be one bool");
+        training = *(const uint8_t *)in[2].data != 0;
+    }
+    if (training && nin > 1 && in[1].rank >= 0) {
+        if (rt_numel(&in[1]) != 1 || !in[1].data)
+            return rt_fail(ctx, ONNXC_ERR_SHAPE, "Dropout: ratio must be one value");
+        switch (in[1].dtype) {
+        case 1: ratio = *(const float *)in[1].data; break;
+        case 11: ratio = *(const double *)in[1].data; break;
+        case 10: ratio = rt_h2f(*(const uint16_t *)in[1].data); break;
+        case 16: ratio = rt_bf2f(*(const uint16_t *)in[1].data); break;
+        default: return rt_fail(ctx, ONNXC_ERR_TYPE, "Dropout: ratio of type %d", (int)in[1].dtype);
+        }
+    }
+    if (training && !(ratio >= 0 && ratio < 1))
+        return rt_fail(ctx, ONNXC_ERR_RUNTIME, "Dropout: ratio %g is outside [0, 1)", ratio);
+    if (training && ratio > 0)
+        return rt_fail(ctx, ONNXC_ERR_UNSUPPORTED,
+                       "Dropout: training mode with ratio %g draws a random mask; onnxc does not "
+                       "implement random dropout (only ratio 0 or training_mode false)", ratio);
+    return rt_k_dropout_mask(ctx, NULL, in, 1, out, nout);
 }
 
 /* Reshape/Squeeze/Unsqueeze with a shape or axes input computed at run time (see
