@@ -83,8 +83,12 @@ const OnnxcModelInfo *onnxc_model_info(void);
 int onnxc_context_create(OnnxcContext **out);
 /* Frees a context; NULL is allowed. */
 void onnxc_context_destroy(OnnxcContext *ctx);
-/* Runs the model. inputs/outputs are in model order and must match the info exactly (count,
- * dtype, rank, dims); output buffers are caller-allocated. */
+/* Runs the model. inputs/outputs are in model order and must match the info (count, dtype,
+ * rank, static dims); output buffers are caller-allocated. Dynamic shapes (docs/DYNAMIC_SHAPES.md):
+ * a dim reported as -1 accepts any size on input (one size per symbol name). An output with a
+ * -1 dim may be passed with data == NULL: on success its data and dims then point at memory
+ * owned by ctx, valid until the next run on ctx or its destruction; given a buffer instead, its
+ * dims must equal the result's (ONNXC_ERR_SHAPE otherwise) and the result is copied there. */
 int onnxc_run(OnnxcContext *ctx, const OnnxcTensor *inputs, int32_t num_inputs,
               OnnxcTensor *outputs, int32_t num_outputs);
 /* Message of the last failure on ctx ("" if none); for ctx == NULL a static message. */
