@@ -795,6 +795,61 @@ done:
     return rc < 0 ? -1 : 1;
 }
 
+/* onnxc::Select on sequences (both known at compile time, of equal length): one Select per
+ * element, then SequenceConstruct. Optionals: both present, Select of the contents. */
+static int expand_select(IrNode *n, IrNode **next, IrDiag *d) {
+    IrValue *c = n->in[0], *a = n->in[1], *b = n->in[2];
+    IrValue *ea = a, *eb = b;
+    int wrap = 0;
+    if (a->type.kind == IR_TYPE_OPTIONAL || b->type.kind == IR_TYPE_OPTIONAL) {
+        if (seq_static_optional(a, &ea) != 1 || seq_static_optional(b, &eb) != 1)
+            return 0;
+        wrap = 1;
+    }
+    IrValue *r = NULL, *sel;
+    IrNode *prev = n->prev;
+    IrGraph *g = n->graph;
+    if (ea->type.kind == IR_TYPE_SEQUENCE && eb->type.kind == IR_TYPE_SEQUENCE) {
+        IrValue **xa, **xb;
+        int ka = seq_static_elems(g, ea, &xa), kb = seq_static_elems(g, eb, &xb);
+        if (ka < 1 || ka != kb)
+            return 0;
+        IrValue **xs = calloc((size_t)ka, sizeof *xs);
+        if (!xs) {
+            ir_error(d, n, "out of memory");
+            return -1;
+        }
+        int bad = 0;
+        for (int i = 0; i < ka && !bad; i++) {
+            IrValue *in[3] = {c, xa[i], xb[i]};
+            bad = !(xs[i] = ctrl_node1(n, n->name, "Select", 1, 3, in, "select"));
+            if (!bad) {
+                xs[i]->producer->domain = "onnxc";
+                xs[i]->producer->op = OP_CtrlSelect;
+            }
+        }
+        r = bad ? NULL : ctrl_node1(n, n->name, "SequenceConstruct", 11, ka, xs, "select_seq");
+        free(xs);
+    } else if (wrap && ea->type.kind == IR_TYPE_TENSOR && eb->type.kind == IR_TYPE_TENSOR) {
+        IrValue *in[3] = {c, ea, eb};
+        r = ctrl_node1(n, n->name, "Select", 1, 3, in, "select");
+        if (r) {
+            r->producer->domain = "onnxc";
+            r->producer->op = OP_CtrlSelect;
+        }
+    } else {
+        return 0;
+    }
+    if (r && wrap)
+        r = ctrl_node1(n, n->name, "Optional", 15, 1, &r, "select_opt");
+    if (!r) {
+        ir_error(d, n, "out of memory");
+        return -1;
+    }
+    sel = r;
+    return ctrl_replace_node(n, &sel, prev, next, d) ? -1 : 1;
+}
+
 /* ------------------------------------------------------------------ dispatch */
 
 int ctrl_expand(IrNode *n, IrNode **next, IrDiag *d) {
@@ -802,6 +857,8 @@ int ctrl_expand(IrNode *n, IrNode **next, IrDiag *d) {
     case OP_If: return expand_if(n, next, d);
     case OP_Scan: return expand_scan(n, next, d);
     case OP_Loop: return expand_loop(n, next, d);
+    case OP_CtrlSelect:
+        return n->nin == 3 && n->in[0] && n->in[1] && n->in[2] ? expand_select(n, next, d) : 0;
     default: return 0;
     }
 }

@@ -338,7 +338,17 @@ int seq_expand(IrNode *n, IrNode **next, IrDiag *d) {
         break;
     }
     case OP_SequenceLength: {
-        if (n->nin != 1 || !n->in[0] || (k = seq_static_elems(g, n->in[0], &el)) < 0)
+        if (n->nin != 1 || !n->in[0])
+            return 0;
+        k = seq_static_elems(g, n->in[0], &el);
+        /* SplitToSequence with a 1-D split: as many elements as split entries, whatever the
+         * values (known at run time only). */
+        IrNode *p = n->in[0]->producer;
+        IrValue *sp = p && p->op == OP_SplitToSequence ? ir_node_in(p, 1) : NULL;
+        if (k < 0 && sp && sp->type.kind == IR_TYPE_TENSOR && sp->type.rank == 1 &&
+            sp->type.dims[0].value >= 0)
+            k = (int)sp->type.dims[0].value;
+        if (k < 0)
             return 0;
         int64_t v = k;
         if (!(r = ctrl_const_i64(g, "seq_len", &v, 1, 0)))
