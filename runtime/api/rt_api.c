@@ -93,6 +93,8 @@ void rt_api_destroy(OnnxcContext *ctx) {
     if (!ctx)
         return;
     rt_str_release(&ctx->rt);
+    rt_pool_free(ctx->rt.pool);
+    free(ctx->out_dims);
     free(ctx->ws);
     free(ctx);
 }
