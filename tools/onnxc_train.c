@@ -5,7 +5,7 @@
  *   onnxc train MODEL.onnx --x X.npy|X.pb --y Y.npy|Y.pb [--loss ..] [--optimizer ..] [--lr R]
  *               [--epochs E] [--batch B] [--seed S] [--no-shuffle] [--val FRACTION]
  *               [--schedule constant|step:K:G|exp:G|cosine] [--save OUT.onnx] [--lib KEEP.so]
- *               [--loss-log FILE] [--weight-decay W] [--l1 L] [-v]
+ *               [--loss-log FILE] [--predict OUT.npy] [--weight-decay W] [--l1 L] [-v]
  *
  * `train` compiles the training library for batch B (the first input's first dimension), loads it,
  * and runs epochs: the training part of the data (the last FRACTION is held out for validation)
@@ -156,7 +156,7 @@ static int load_data(const char *path, Data *out) {
 /* ------------------------------------------------------------------ options */
 
 typedef struct Opts {
-    const char *model, *out, *x, *y, *save, *lib, *loss_log, *schedule;
+    const char *model, *out, *x, *y, *save, *lib, *loss_log, *schedule, *predict;
     BeTrainSpec spec;
     OnnxcCompileOptions co;
     OnnxcShapeOverride shape;
@@ -361,6 +361,8 @@ int onnxc_train_cmd(int argc, char **argv) {
             o.lib = v;
         else if ((v = val_of(argc, argv, &i, "--loss-log")))
             o.loss_log = v;
+        else if ((v = val_of(argc, argv, &i, "--predict")))
+            o.predict = v;
         else if ((v = val_of(argc, argv, &i, "--schedule")))
             o.schedule = v;
         else if (!strcmp(argv[i], "--no-shuffle"))
@@ -630,6 +632,28 @@ int onnxc_train_cmd(int argc, char **argv) {
         printf("  rmse      %.6f\n", sqrt(se / (double)(n * ys)));
     }
     rc = 0;
+    if (o.predict) { /* the evaluation split's outputs as a float32 .npy */
+        FILE *pf = fopen(o.predict, "wb");
+        char hdr[128];
+        int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %lld), }",
+                          (long long)n, (long long)out_per);
+        int pad = 64 - (10 + hl + 1) % 64;
+        if (pf) {
+            fwrite("\x93NUMPY\x01\x00", 1, 8, pf);
+            unsigned short tot = (unsigned short)(hl + pad + 1);
+            fputc(tot & 255, pf);
+            fputc(tot >> 8, pf);
+            fwrite(hdr, 1, (size_t)hl, pf);
+            for (int k = 0; k < pad; k++)
+                fputc(' ', pf);
+            fputc('\n', pf);
+            fwrite(pred + from * out_per, sizeof(float), (size_t)(n * out_per), pf);
+        }
+        if (!pf || fclose(pf)) {
+            fprintf(stderr, "onnxc train: cannot write '%s'\n", o.predict);
+            rc = 1;
+        }
+    }
     if (o.save) {
         if (L.save(tr, o.save)) {
             fprintf(stderr, "onnxc train: %s\n", L.error(tr));

@@ -75,9 +75,9 @@ def main():
     l1, l2 = torch.nn.Linear(9, 10), torch.nn.Linear(10, 1)
     with torch.no_grad():
         l1.weight.copy_(torch.from_numpy(w["dense1_w"].T.copy()))
-        l1.bias.copy_(torch.from_numpy(w["dense1_b"]))
+        l1.bias.copy_(torch.from_numpy(w["dense1_b"].copy()))
         l2.weight.copy_(torch.from_numpy(w["dense2_w"].T.copy()))
-        l2.bias.copy_(torch.from_numpy(w["dense2_b"]))
+        l2.bias.copy_(torch.from_numpy(w["dense2_b"].copy()))
     net = torch.nn.Sequential(l1, torch.nn.ReLU(), l2)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     lossf = torch.nn.MSELoss()
