@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend/be_train.h"
@@ -503,6 +504,8 @@ int onnxc_train_cmd(int argc, char **argv) {
                 lr = lr0 * 0.5 * (1.0 + cos(M_PI * ep / (o.epochs > 0 ? o.epochs : 1)));
         }
         L.set_lr(tr, lr);
+        struct timespec ts0, ts1;
+        clock_gettime(CLOCK_MONOTONIC, &ts0);
         if (o.shuffle)
             for (int64_t i = ntr - 1; i > 0; i--) {
                 int64_t j = (int64_t)(splitmix(&rng) % (uint64_t)(i + 1)), t = perm[i];
@@ -522,6 +525,8 @@ int onnxc_train_cmd(int argc, char **argv) {
             sum += loss;
         }
         double eloss = sum / (double)nb;
+        clock_gettime(CLOCK_MONOTONIC, &ts1);
+        double ms = (double)(ts1.tv_sec - ts0.tv_sec) * 1e3 + (double)(ts1.tv_nsec - ts0.tv_nsec) / 1e6;
         if (lf)
             fprintf(lf, "%.9g\n", eloss);
         /* metric on the validation part (or the training part) */
@@ -544,11 +549,11 @@ int onnxc_train_cmd(int argc, char **argv) {
             }
         }
         if (ce || bce)
-            printf("epoch %d/%d  loss %.6f  %s accuracy %.4f  lr %g\n", ep + 1, o.epochs, eloss,
-                   nval ? "val" : "train", (double)ok / (double)(to - from), lr);
+            printf("epoch %d/%d  loss %.6f  %s accuracy %.4f  lr %g  %.2f ms\n", ep + 1, o.epochs,
+                   eloss, nval ? "val" : "train", (double)ok / (double)(to - from), lr, ms);
         else
-            printf("epoch %d/%d  loss %.6f  %s rmse %.6f  lr %g\n", ep + 1, o.epochs, eloss,
-                   nval ? "val" : "train", sqrt(se / (double)((to - from) * ys)), lr);
+            printf("epoch %d/%d  loss %.6f  %s rmse %.6f  lr %g  %.2f ms\n", ep + 1, o.epochs, eloss,
+                   nval ? "val" : "train", sqrt(se / (double)((to - from) * ys)), lr, ms);
         fflush(stdout);
     }
     /* final evaluation */
