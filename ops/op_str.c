@@ -447,11 +447,18 @@ static int lower_regex_full_match(IrNode *n, IrDiag *d) {
         ir_error(d, n, "unsupported: pattern longer than 4096 bytes");
         return -1;
     }
-    char buf[4 * 4096 + 64];
+    char src[4096 + 1], buf[4 * 4096 + 64];
+    if (a->s.len && memchr(a->s.data, 0, a->s.len)) {
+        ir_error(d, n, "unsupported regular expression: a NUL character");
+        return -1;
+    }
+    if (a->s.len) /* the translator reads a NUL-terminated copy */
+        memcpy(src, a->s.data, a->s.len);
+    src[a->s.len] = '\0';
     ReOut o = {buf, 0, sizeof buf, 0};
     buf[0] = '\0';
     const char *why = NULL;
-    if (re_translate(a->s.data ? a->s.data : "", a->s.len, &o, &why)) {
+    if (re_translate(src, a->s.len, &o, &why)) {
         ir_error(d, n, "unsupported regular expression: %s (RE2 is translated to POSIX ERE)", why);
         return -1;
     }
@@ -460,8 +467,7 @@ static int lower_regex_full_match(IrNode *n, IrDiag *d) {
     if (rc != 0) {
         char msg[128];
         regerror(rc, &re, msg, sizeof msg);
-        ir_error(d, n, "regular expression '%s' (as POSIX '%s'): %s", a->s.data ? a->s.data : "",
-                 buf, msg);
+        ir_error(d, n, "regular expression '%s' (as POSIX '%s'): %s", src, buf, msg);
         return -1;
     }
     regfree(&re);

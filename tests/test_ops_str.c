@@ -676,6 +676,27 @@ static void test_tfidf(void **state) {
     assert_int_equal(fx_exec(f, n2, in, out2), 0);
     /* 7 (3 times) -> column 1, weight 2; 9 (once) -> column 0, weight 0.5 */
     assert_true(y2[0] == 0.5f && y2[1] == 6.0f);
+    /* strings, batch [2, 3], bigrams only, no skips */
+    int64_t d23[2] = {2, 3};
+    IrValue *x4 = fx_input(f, "x4", IR_DT_STRING, 2, d23);
+    IrNode *n4 = fx_node(f, "", "TfIdfVectorizer", 9, 1, &x4, 1);
+    set_int(n4, "min_gram_length", 2);
+    set_int(n4, "max_gram_length", 2);
+    set_int(n4, "max_skip_count", 0);
+    set_str(n4, "mode", "IDF");
+    set_ints(n4, "ngram_counts", 2, (const int64_t[]){0, 1});
+    set_ints(n4, "ngram_indexes", 2, (const int64_t[]){0, 1});
+    const char *pool[] = {"a", "a", "b"}; /* unigram "a" (not counted: min 2), bigram (a, b) */
+    set_strs(n4, "pool_strings", 3, pool);
+    fx_prepare(f, n4);
+    assert_int_equal(n4->out[0]->type.rank, 2);
+    assert_int_equal(n4->out[0]->type.dims[1].value, 2);
+    OnnxcString xs4[6] = {S("a"), S("b"), S("a"), S("b"), S("a"), S("a")};
+    float y4[4];
+    const void *in4[1] = {xs4};
+    void *out4[1] = {y4};
+    assert_int_equal(fx_exec(f, n4, in4, out4), 0);
+    assert_true(y4[0] == 0 && y4[1] == 1 && y4[2] == 0 && y4[3] == 0);
     /* bad mode */
     IrValue *x3 = fx_input(f, "x3", IR_DT_INT64, 1, d6);
     IrNode *n3 = fx_node(f, "", "TfIdfVectorizer", 9, 1, &x3, 1);
