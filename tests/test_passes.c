@@ -923,7 +923,7 @@ static void test_resnet18(void **state) {
         } else {
             assert_int_equal(bn, 0);
             assert_int_equal(relu_after_conv, 0);
-            assert_true(fused >= 16);
+            assert_true(fused >= 9); /* stem + first conv of each block; the rest feed Adds */
             assert_true(m->workspace_bytes > 0);
             assert_true(m->workspace_bytes * 3 < m->naive_bytes);
             assert_true(m->workspace_bytes * 5 < naive0);
