@@ -15,10 +15,12 @@
  *  - NonMaxSuppression (10, 11): center_point_box, optional max_output_boxes_per_class,
  *    iou_threshold, score_threshold inputs.
  * Outputs whose shape comes from the value of an input (AffineGrid's size, Col2Im's
- * image_shape/block_shape, CenterCropPad's shape, NonMaxSuppression's selection) are computed
- * at compile time when that input is a constant; otherwise the model's declared static output
- * type is used and the kernel checks it at run time.
+ * image_shape/block_shape, CenterCropPad's shape) are computed at compile time when that input
+ * is a constant. Otherwise, and for NonMaxSuppression's row count, the model's declared static
+ * output type is kept when there is one (the kernel checks it), else the unknown dims become
+ * fresh symbols that the kernel binds at run time (OPF_DYN_SHAPE, docs/DYNAMIC_SHAPES.md).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "ops/op.h"
@@ -72,22 +74,32 @@ static int vis_out(IrNode *n, IrDiag *d, int i, IrDType dt, int rank, const int6
     return 0;
 }
 
-/* The output's shape depends on the value of input `what`, which is computed at run time: the
- * model's declared type of output 0 is kept when it is a static tensor of type dt and rank
- * `rank`; the kernel checks it at run time. -1 + diag otherwise. */
-static int vis_keep_declared(IrNode *n, IrDiag *d, IrDType dt, int rank, const char *what) {
+/* Output 0 when its shape depends on the value of an input computed at run time: the model's
+ * declared type is kept when it is a static tensor of type dt and rank `rank` (the kernel checks
+ * it); otherwise the output gets `dims`, where every entry of unknown value becomes a fresh
+ * symbol `<output>?<k>` that the kernel binds (rt_out_alloc, docs/DYNAMIC_SHAPES.md). */
+static int vis_dynamic_out(IrNode *n, IrDiag *d, IrDType dt, int rank, IrDim *dims) {
     IrValue *o = n->nout > 0 ? n->out[0] : NULL;
     if (!o)
         return 0;
     if (o->type.kind == IR_TYPE_TENSOR && ir_type_is_static(&o->type) && o->type.dtype == dt &&
         o->type.rank == rank)
         return 0;
-    ir_error(d, n,
-             "unsupported: the output shape of %s depends on the value of its %s input, which is "
-             "computed at run time (only static shapes are supported: make it a constant or "
-             "declare a static output type in the model)",
-             n->op_type, what);
-    return -1;
+    for (int k = 0; k < rank; k++) {
+        if (dims[k].value >= 0 || dims[k].sym)
+            continue;
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s?%d", o->name ? o->name : "out", k);
+        if (!(dims[k].sym = ir_arena_strdup(n->graph->arena, buf))) {
+            ir_error(d, n, "out of memory");
+            return -1;
+        }
+    }
+    if (op_set_output(n, 0, dt, rank, dims)) {
+        ir_error(d, n, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 /* Reads an int list attribute of exactly `count` entries (default `dflt` for each when absent);
@@ -205,8 +217,11 @@ static int infer_affine_grid(IrNode *n, IrDiag *d) {
         return -1;
     }
     const int64_t *s;
-    if (op_const_ints(n, 1, &s) != k + 2)
-        return vis_keep_declared(n, d, th->dtype, (int)k + 2, "size");
+    if (op_const_ints(n, 1, &s) != k + 2) {
+        IrDim dd[5] = {th->dims[0], {-1, NULL}, {-1, NULL}, {-1, NULL}, {-1, NULL}};
+        dd[k + 1] = (IrDim){k, NULL};
+        return vis_dynamic_out(n, d, th->dtype, (int)k + 2, dd);
+    }
     int64_t dims[5];
     dims[0] = s[0];
     for (int i = 0; i < k; i++)
@@ -272,8 +287,13 @@ static int infer_col2im(IrNode *n, IrDiag *d) {
     }
     int k = p.nspatial;
     const int64_t *im, *bl;
-    if (op_const_ints(n, 1, &im) != k || op_const_ints(n, 2, &bl) != k || x->dims[1].value < 0)
-        return vis_keep_declared(n, d, x->dtype, k + 2, "image_shape/block_shape");
+    if (op_const_ints(n, 1, &im) != k || op_const_ints(n, 2, &bl) != k || x->dims[1].value < 0) {
+        IrDim dd[RT_VISION_MAX_SPATIAL + 2];
+        dd[0] = x->dims[0];
+        for (int i = 1; i < k + 2; i++)
+            dd[i] = (IrDim){-1, NULL};
+        return vis_dynamic_out(n, d, x->dtype, k + 2, dd);
+    }
     int64_t B = 1, L = 1, dims[RT_VISION_MAX_SPATIAL + 2];
     for (int i = 0; i < k; i++) {
         if (im[i] < 0 || bl[i] < 1 || bl[i] > ((int64_t)1 << 32) || im[i] > ((int64_t)1 << 40)) {
@@ -356,11 +376,14 @@ static int infer_center_crop_pad(IrNode *n, IrDiag *d) {
         ccp_axes(n, d, x->rank, s->dims[0].value, &p))
         return -1;
     const int64_t *sv;
-    if (op_const_ints(n, 1, &sv) != p.naxes)
-        return vis_keep_declared(n, d, x->dtype, x->rank, "shape");
     IrDim dims[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++)
         dims[i] = x->dims[i];
+    if (op_const_ints(n, 1, &sv) != p.naxes) {
+        for (int a = 0; a < p.naxes; a++)
+            dims[p.axes[a]] = (IrDim){-1, NULL};
+        return vis_dynamic_out(n, d, x->dtype, x->rank, dims);
+    }
     for (int a = 0; a < p.naxes; a++) {
         if (sv[a] < 0) {
             ir_error(d, n, "shape[%d] is %lld", a, (long long)sv[a]);
@@ -561,13 +584,14 @@ static int infer_nms(IrNode *n, IrDiag *d) {
     if (b->dims[0].value == 0 || b->dims[1].value == 0 || s->dims[1].value == 0 ||
         !ir_node_in(n, 2) || (op_const_ints(n, 2, &mo) == 1 && mo[0] <= 0))
         return vis_out(n, d, 0, IR_DT_INT64, 2, zero);
-    if (vis_keep_declared(n, d, IR_DT_INT64, 2, "boxes/scores"))
-        return -1;
-    if (n->out[0] && n->out[0]->type.dims[1].value != 3) {
+    IrValue *o = n->out[0];
+    if (o && o->type.kind == IR_TYPE_TENSOR && o->type.rank == 2 && ir_type_is_static(&o->type) &&
+        o->type.dims[1].value != 3) {
         ir_error(d, n, "the declared output must be [k, 3]");
         return -1;
     }
-    return 0;
+    IrDim dd[2] = {{-1, NULL}, {3, NULL}}; /* the row count depends on the data */
+    return vis_dynamic_out(n, d, IR_DT_INT64, 2, dd);
 }
 
 static int lower_nms(IrNode *n, IrDiag *d) {

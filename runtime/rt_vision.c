@@ -12,6 +12,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -274,8 +275,9 @@ int rt_k_affine_grid(RtCtx *ctx, const void *params, const RtTensor *in, int nin
     if (!p || !in || !out || nin < 2 || nout < 1 || (p->nspatial != 2 && p->nspatial != 3))
         return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "AffineGrid: bad parameters");
     const int k = p->nspatial;
-    const RtTensor *th = &in[0], *sz = &in[1], *y = &out[0];
-    if (!vis_present(th, 3) || !vis_present(sz, 1) || !vis_present(y, k + 2) ||
+    const RtTensor *th = &in[0], *sz = &in[1];
+    RtTensor *y = &out[0];
+    if (!vis_present(th, 3) || !vis_present(sz, 1) || y->rank != k + 2 ||
         !vis_float_type(th->dtype) || y->dtype != th->dtype ||
         (sz->dtype != IR_DT_INT64 && sz->dtype != IR_DT_INT32))
         return rt_fail(ctx, ONNXC_ERR_TYPE, "AffineGrid: expects float theta, int64 size");
@@ -283,15 +285,21 @@ int rt_k_affine_grid(RtCtx *ctx, const void *params, const RtTensor *in, int nin
     if (th->dims[1] != k || th->dims[2] != k + 1 || sz->dims[0] != k + 2)
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "AffineGrid: theta must be [N, %d, %d], size [%d]", k,
                        k + 1, k + 2);
-    /* the output's shape must be the one size asks for */
-    if (vis_int_at(sz, 0) != N || y->dims[0] != N || y->dims[k + 1] != k)
+    if (vis_int_at(sz, 0) != N)
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "AffineGrid: size[0] is %lld, theta has N = %lld",
                        (long long)vis_int_at(sz, 0), (long long)N);
-    for (int i = 0; i < k; i++)
-        if (vis_int_at(sz, 2 + i) != y->dims[1 + i])
-            return rt_fail(ctx, ONNXC_ERR_SHAPE,
-                           "AffineGrid: size[%d] is %lld, the output's dim %d is %lld", 2 + i,
-                           (long long)vis_int_at(sz, 2 + i), 1 + i, (long long)y->dims[1 + i]);
+    /* the output's shape is the one size asks for (checked, or allocated when dynamic) */
+    int64_t od[5] = {N, 0, 0, 0, 0};
+    for (int i = 0; i < k; i++) {
+        od[1 + i] = vis_int_at(sz, 2 + i);
+        if (od[1 + i] < 0 || od[1 + i] > ((int64_t)1 << 40))
+            return rt_fail(ctx, ONNXC_ERR_RUNTIME, "AffineGrid: size[%d] is %lld", 2 + i,
+                           (long long)od[1 + i]);
+    }
+    od[k + 1] = k;
+    int st = rt_out_alloc(ctx, y, od);
+    if (st)
+        return st;
     int64_t P = 1;
     for (int i = 0; i < k; i++)
         P *= y->dims[1 + i];
@@ -325,9 +333,10 @@ int rt_k_col2im(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
         p->nspatial > RT_VISION_MAX_SPATIAL)
         return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "Col2Im: bad parameters");
     const int k = p->nspatial;
-    const RtTensor *x = &in[0], *im = &in[1], *bl = &in[2], *y = &out[0];
-    if (!vis_present(x, 3) || !vis_present(im, 1) || !vis_present(bl, 1) ||
-        !vis_present(y, k + 2) || im->dims[0] != k || bl->dims[0] != k)
+    const RtTensor *x = &in[0], *im = &in[1], *bl = &in[2];
+    RtTensor *y = &out[0];
+    if (!vis_present(x, 3) || !vis_present(im, 1) || !vis_present(bl, 1) || y->rank != k + 2 ||
+        im->dims[0] != k || bl->dims[0] != k)
         return rt_fail(ctx, ONNXC_ERR_SHAPE,
                        "Col2Im: expects input [N, C*B, L], image_shape and block_shape [%d]", k);
     if (!vis_num_type(x->dtype) || y->dtype != x->dtype ||
@@ -335,30 +344,34 @@ int rt_k_col2im(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
         (bl->dtype != IR_DT_INT64 && bl->dtype != IR_DT_INT32))
         return rt_fail(ctx, ONNXC_ERR_TYPE, "Col2Im: element types not supported");
     int64_t blk[RT_VISION_MAX_SPATIAL], nb[RT_VISION_MAX_SPATIAL], B = 1, L = 1, S = 1;
+    int64_t od[RT_VISION_MAX_SPATIAL + 2];
     for (int i = 0; i < k; i++) {
         int64_t img = vis_int_at(im, i), b = vis_int_at(bl, i);
-        if (img != y->dims[2 + i])
-            return rt_fail(ctx, ONNXC_ERR_SHAPE, "Col2Im: image_shape[%d] is %lld, output has %lld",
-                           i, (long long)img, (long long)y->dims[2 + i]);
-        if (b < 1 || b > ((int64_t)1 << 32))
-            return rt_fail(ctx, ONNXC_ERR_RUNTIME, "Col2Im: block_shape[%d] is %lld", i,
-                           (long long)b);
+        if (img < 0 || img > ((int64_t)1 << 40) || b < 1 || b > ((int64_t)1 << 32))
+            return rt_fail(ctx, ONNXC_ERR_RUNTIME, "Col2Im: image_shape[%d] = %lld, "
+                           "block_shape[%d] = %lld", i, (long long)img, i, (long long)b);
         int64_t eff = p->dilations[i] * (b - 1) + 1;
         int64_t span = img + p->pads[i] + p->pads[k + i] - eff;
         if (span < 0)
             return rt_fail(ctx, ONNXC_ERR_RUNTIME, "Col2Im: block larger than the padded image");
         blk[i] = b;
         nb[i] = span / p->strides[i] + 1;
-        if (__builtin_mul_overflow(B, b, &B) || __builtin_mul_overflow(L, nb[i], &L))
+        if (__builtin_mul_overflow(B, b, &B) || __builtin_mul_overflow(L, nb[i], &L) ||
+            __builtin_mul_overflow(S, img, &S))
             return rt_fail(ctx, ONNXC_ERR_RUNTIME, "Col2Im: sizes overflow");
-        S *= img;
+        od[2 + i] = img;
     }
-    int64_t N = x->dims[0], C = y->dims[1], CB;
-    if (y->dims[0] != N || __builtin_mul_overflow(C, B, &CB) || x->dims[1] != CB || x->dims[2] != L)
+    int64_t N = x->dims[0], C = B ? x->dims[1] / B : 0;
+    if (B == 0 || x->dims[1] != C * B || x->dims[2] != L)
         return rt_fail(ctx, ONNXC_ERR_SHAPE,
                        "Col2Im: input is [%lld, %lld, %lld], expected [%lld, C * %lld, %lld]",
                        (long long)x->dims[0], (long long)x->dims[1], (long long)x->dims[2],
                        (long long)N, (long long)B, (long long)L);
+    od[0] = N;
+    od[1] = C;
+    int st = rt_out_alloc(ctx, y, od); /* checked, or allocated when dynamic */
+    if (st)
+        return st;
     int64_t total = rt_numel(y);
     if (total == 0)
         return 0;
@@ -403,36 +416,34 @@ int rt_k_center_crop_pad(RtCtx *ctx, const void *params, const RtTensor *in, int
     const RtCenterCropPadParams *p = params;
     if (!p || !in || !out || nin < 2 || nout < 1 || p->naxes < 0 || p->naxes > RT_VISION_MAX_RANK)
         return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "CenterCropPad: bad parameters");
-    const RtTensor *x = &in[0], *sh = &in[1], *y = &out[0];
+    const RtTensor *x = &in[0], *sh = &in[1];
+    RtTensor *y = &out[0];
     int r = x->rank;
     size_t es = rt_dtype_size(x->dtype);
-    if (!vis_present(x, -1) || !vis_present(sh, 1) || !vis_present(y, r) || es == 0 ||
+    if (!vis_present(x, -1) || !vis_present(sh, 1) || y->rank != r || es == 0 ||
         y->dtype != x->dtype || (sh->dtype != IR_DT_INT64 && sh->dtype != IR_DT_INT32) ||
         sh->dims[0] != p->naxes)
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "CenterCropPad: expects data, a shape of %d entries",
                        (int)p->naxes);
-    int64_t off[VIS_MAX_RANK]; /* output index - input index, per dim */
-    for (int d = 0; d < r; d++)
+    int64_t off[VIS_MAX_RANK], od[VIS_MAX_RANK]; /* output index - input index; output dims */
+    for (int d = 0; d < r; d++) {
         off[d] = 0;
+        od[d] = x->dims[d];
+    }
     for (int a = 0; a < p->naxes; a++) {
         int d = p->axes[a];
         if (d < 0 || d >= r)
             return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "CenterCropPad: axis %d out of range", d);
         int64_t s = vis_int_at(sh, a), in_d = x->dims[d];
-        if (s != y->dims[d])
-            return rt_fail(ctx, ONNXC_ERR_SHAPE,
-                           "CenterCropPad: shape[%d] is %lld, the output's dim %d is %lld", a,
-                           (long long)s, d, (long long)y->dims[d]);
+        if (s < 0 || s > ((int64_t)1 << 40))
+            return rt_fail(ctx, ONNXC_ERR_RUNTIME, "CenterCropPad: shape[%d] is %lld", a,
+                           (long long)s);
+        od[d] = s;
         off[d] = s >= in_d ? (s - in_d) / 2 : -((in_d - s) / 2);
     }
-    for (int d = 0; d < r; d++)
-        if (off[d] == 0 && y->dims[d] != x->dims[d]) {
-            int listed = 0;
-            for (int a = 0; a < p->naxes; a++)
-                listed |= p->axes[a] == d;
-            if (!listed)
-                return rt_fail(ctx, ONNXC_ERR_SHAPE, "CenterCropPad: output dim %d differs", d);
-        }
+    int st = rt_out_alloc(ctx, y, od); /* checked, or allocated when dynamic */
+    if (st)
+        return st;
     int64_t total = rt_numel(y);
     if (total == 0)
         return 0;
@@ -733,16 +744,19 @@ static int nms_cmp(const void *pa, const void *pb) {
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-/* The kernel knows its row count only after running: the output must be allocated with that
- * many rows (the model's declared static shape for now; see docs/OPS_VISION.md). */
+/* The row count is known only after the selection: the output is checked against it when its
+ * shape was known before the call, else allocated (rt_out_alloc, docs/DYNAMIC_SHAPES.md). */
 static int nms_report(RtCtx *ctx, RtTensor *t, int64_t rows) {
-    if (t->rank != 2 || t->dims[1] != 3 || (!t->data && t->dims[0] * 3 != 0))
+    if (t->rank != 2)
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "NonMaxSuppression: output must be [k, 3]");
-    if (t->dims[0] != rows)
-        return rt_fail(ctx, ONNXC_ERR_SHAPE,
-                       "NonMaxSuppression: selected %lld boxes, the output has %lld rows",
-                       (long long)rows, (long long)t->dims[0]);
-    return 0;
+    int64_t od[2] = {rows, 3};
+    int st = rt_out_alloc(ctx, t, od);
+    if (st && ctx) {
+        char msg[RT_ERRMSG_CAP];
+        snprintf(msg, sizeof msg, "%s", ctx->errmsg);
+        return rt_fail(ctx, st, "NonMaxSuppression: selected %lld boxes: %s", (long long)rows, msg);
+    }
+    return st;
 }
 
 int rt_k_nms(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
