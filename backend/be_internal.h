@@ -24,6 +24,10 @@ const char *be_c_type(int dtype);
 char *be_tmp_create(const char *final_path, const char *suffix, IrDiag *d);
 /* Renames tmp to final_path; on failure removes tmp and records a diagnostic. 0 / -1. */
 int be_tmp_commit(const char *tmp, const char *final_path, IrDiag *d);
+/* Removes the temporary files of the emissions still in progress (the 32 most recent names
+ * of be_tmp_create). Async-signal-safe: the driver calls it from its SIGINT/SIGTERM/SIGHUP
+ * handler, so an interrupted compile leaves nothing behind (docs/HARDENING.md, "Files"). */
+void be_tmp_remove_all(void);
 
 /* Writes the generated C header of the model (see docs/BACKEND.md) to f. 0 / -1 on I/O error. */
 int be_header_write(const IrGraph *g, const char *model_name, FILE *f);

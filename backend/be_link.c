@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,37 @@ const char *be_runtime_dir(void) {
     return ONNXC_BUILD_RUNTIME_DIR;
 }
 
+/* Temporary files of the emissions in progress, for be_tmp_remove_all (called from the
+ * driver's signal handler, so only async-signal-safe work there: unlink). A ring of the most
+ * recent names; a slot is marked ready only once its name is complete. Unlinking a name that
+ * was already renamed or removed does nothing. */
+#define TMP_RING 32
+static char tmp_ring[TMP_RING][4096];
+static volatile sig_atomic_t tmp_ready[TMP_RING];
+static atomic_uint tmp_next;
+
+static void tmp_register(const char *p) {
+    size_t n = strlen(p);
+    if (n >= sizeof tmp_ring[0])
+        return;
+    unsigned i = atomic_fetch_add(&tmp_next, 1u) % TMP_RING;
+    tmp_ready[i] = 0;
+    memcpy(tmp_ring[i], p, n + 1);
+    tmp_ready[i] = 1;
+}
+
+static void tmp_unregister(const char *p) {
+    for (int i = 0; i < TMP_RING; i++)
+        if (tmp_ready[i] && strcmp(tmp_ring[i], p) == 0)
+            tmp_ready[i] = 0;
+}
+
+void be_tmp_remove_all(void) {
+    for (int i = 0; i < TMP_RING; i++)
+        if (tmp_ready[i])
+            unlink(tmp_ring[i]);
+}
+
 char *be_tmp_create(const char *final_path, const char *suffix, IrDiag *d) {
     const char *slash = strrchr(final_path, '/');
     size_t dirlen = slash ? (size_t)(slash - final_path + 1) : 0;
@@ -53,10 +86,12 @@ char *be_tmp_create(const char *final_path, const char *suffix, IrDiag *d) {
     umask(um);
     fchmod(fd, 0666 & ~um);
     close(fd);
+    tmp_register(tmp);
     return tmp;
 }
 
 int be_tmp_commit(const char *tmp, const char *final_path, IrDiag *d) {
+    tmp_unregister(tmp);
     if (rename(tmp, final_path) != 0) {
         ir_error(d, NULL, "cannot rename '%s' to '%s': %s", tmp, final_path, strerror(errno));
         unlink(tmp);

@@ -8,9 +8,12 @@
  * linker fails after the header and the object were written (ONNXC_CC=false), the runtime
  * folder is missing, prepare fails - and the output folder must then hold nothing: no output,
  * no temporary file; an existing output is left as it was. The successful runs leave exactly
- * the outputs. The driver is run as a child (ONNXC_BINARY_DIR/onnxc).
+ * the outputs. A compile killed by SIGTERM during the link removes its temporary files. The
+ * driver is run as a child (ONNXC_BINARY_DIR/onnxc).
  */
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -284,12 +287,58 @@ static void test_write_model_faults(void **state) {
     ir_diag_free(&d);
 }
 
+/* An interrupted compile: SIGTERM while the linker runs (ONNXC_CC is a script that sleeps, so
+ * the header, the object and the version script exist under their temporary names). The
+ * driver's handler removes them before dying: the folder ends empty. */
+static void test_interrupted_compile(void **state) {
+    (void)state;
+    if (access(DRIVER, X_OK) != 0) {
+        print_message("SKIP: %s not built\n", DRIVER);
+        skip();
+    }
+    char script[128], out[128], names[1024];
+    snprintf(script, sizeof script, "%s.slowcc", g_dir); /* outside the output folder */
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nexec sleep 3\n", f);
+    fclose(f);
+    assert_int_equal(chmod(script, 0755), 0);
+    snprintf(out, sizeof out, "%s/libmlp.so", g_dir);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("ONNXC_CC", script, 1);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(DRIVER, DRIVER, "compile", MLP, "--no-bitcode", "-o", out, (char *)NULL);
+        _exit(127);
+    }
+    /* wait until the link step has begun: the version script (.map) exists */
+    int seen = 0;
+    for (int i = 0; i < 3000 && !seen; i++) {
+        list_dir(names, sizeof names);
+        seen = strstr(names, ".map ") != NULL;
+        if (!seen)
+            usleep(10000);
+    }
+    assert_true(seen);
+    assert_true(strstr(names, ".h ") != NULL); /* the header's temporary is there too */
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+    expect_empty("compile interrupted by SIGTERM");
+    unlink(script);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_link_failure_leaves_nothing),
         cmocka_unit_test(test_emit_faults_leave_nothing),
         cmocka_unit_test(test_driver_outputs),
         cmocka_unit_test(test_write_model_faults),
+        cmocka_unit_test(test_interrupted_compile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,7 +602,25 @@ static int cmd_optimize(int argc, char **argv) {
     return rc;
 }
 
+/* SIGINT/SIGTERM/SIGHUP during a compile: remove the backend's temporary files, then die of
+ * the signal as before (outputs are only ever renamed into place complete). */
+static void on_fatal_signal(int sig) {
+    be_tmp_remove_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int main(int argc, char **argv) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction sa;
+        if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+            continue; /* e.g. SIGHUP under nohup stays ignored */
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
     if (argc < 2) {
         fputs(usage_text, stderr);
         return EXIT_USAGE;
