@@ -25,7 +25,7 @@
 #include "passes/pass_train.h"
 #include "runtime/onnxc_rt.h"
 
-enum { K_PARAM = 0, K_POS = 1, K_INTS = 2, K_LABELS = 3, K_NONE = 4, K_CONSTF = 5 };
+enum { K_PARAM = 0, K_POS = 1, K_INTS = 2, K_LABELS = 3, K_NONE = 4, K_CONSTF = 5, K_BOOL = 6 };
 
 typedef struct GCase {
     const char *name, *op;
@@ -155,12 +155,16 @@ static void check_case(const GCase *c) {
         char nm[16];
         snprintf(nm, sizeof nm, "in%d", i);
         IrValue *v = ir_value_new(g, nm);
-        IrDType t = c->kind[i] == K_INTS || c->kind[i] == K_LABELS ? IR_DT_INT64 : dt;
+        IrDType t = c->kind[i] == K_INTS || c->kind[i] == K_LABELS ? IR_DT_INT64
+                    : c->kind[i] == K_BOOL                       ? IR_DT_BOOL
+                                                                 : dt;
         IrTensor *ts = ir_tensor_new(g->arena, t, c->rank[i], c->dims[i]);
         assert_non_null(ts);
         for (int64_t k = 0; k < ts->numel; k++) {
             if (c->kind[i] == K_INTS)
                 ((int64_t *)ts->data)[k] = c->ints[i][k];
+            else if (c->kind[i] == K_BOOL)
+                ((uint8_t *)ts->data)[k] = urand() < 0.5;
             else if (c->kind[i] == K_LABELS)
                 ((int64_t *)ts->data)[k] = (int64_t)(urand() * (double)c->ints[i][0]);
             else {
@@ -334,6 +338,13 @@ static const GCase cases[] = {
      {2, 1, 1}, {{5, 4}, {5}, {4}}, {{0}, {4}}, NULL, 0},
     {"NLL loss none", "NegativeLogLikelihoodLoss", 13, 2, {K_PARAM, K_LABELS}, {3, 2},
      {{2, 3, 2}, {2, 2}}, {{0}, {3}}, "reduction=none;ignore_index=0", 0},
+    {"Concat", "Concat", 13, 3, {K_PARAM, K_PARAM, K_PARAM}, {2, 2, 2}, {{2, 3}, {2, 1}, {2, 2}}, {{0}},
+     "axis=1", 0},
+    {"Sum broadcast", "Sum", 13, 3, {K_PARAM, K_PARAM, K_PARAM}, {2, 1, 2}, {{3, 4}, {4}, {3, 1}}, {{0}},
+     NULL, 0},
+    {"Mean", "Mean", 13, 2, {K_PARAM, K_PARAM}, {2, 2}, {{3, 4}, {3, 4}}, {{0}}, NULL, 0},
+    {"Where broadcast", "Where", 16, 3, {K_BOOL, K_PARAM, K_PARAM}, {2, 2, 1}, {{3, 4}, {3, 4}, {4}},
+     {{0}}, NULL, 0},
     {"Mul float32", "Mul", 14, 2, {K_PARAM, K_PARAM}, {2, 2}, {{3, 4}, {3, 4}}, {{0}}, NULL, IR_DT_FLOAT},
 };
 
