@@ -8,6 +8,7 @@
  *                   nz = NonZero(y) : i64[2, ?]
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -178,6 +179,57 @@ static void run_batches(const char *so) {
     dlclose(l.h);
 }
 
+/* One thread: its own context, 50 runs at batch 1 + (seed + i) % 17, results checked. */
+typedef struct Job {
+    Lib *l;
+    int seed;
+    int bad; /* runs with a wrong result or status */
+} Job;
+
+static void *job_main(void *arg) {
+    Job *j = arg;
+    OnnxcContext *ctx = NULL;
+    if (j->l->create(&ctx) != ONNXC_OK) {
+        j->bad = 1000;
+        return NULL;
+    }
+    for (int it = 0; it < 50; it++) {
+        int64_t n = 1 + (j->seed + it) % 17;
+        float x[17 * 4], want[17 * 4], y[17 * 4];
+        int64_t wnz[2 * 17 * 4];
+        for (int64_t i = 0; i < n * 4; i++)
+            x[i] = (float)((i * 5 + it + j->seed) % 9) - 4.0f;
+        int64_t cnt = reference(n, x, want, wnz);
+        int64_t xd[2] = {n, 4}, yd[2] = {n, 4};
+        OnnxcTensor in = {x, 1, 2, xd};
+        OnnxcTensor out[2] = {{y, 1, 2, yd}, {NULL, 7, 2, NULL}};
+        if (j->l->run(ctx, &in, 1, out, 2) != ONNXC_OK ||
+            memcmp(y, want, sizeof(float) * (size_t)(n * 4)) != 0 || out[1].dims[1] != cnt ||
+            memcmp(out[1].data, wnz, sizeof(int64_t) * (size_t)(2 * cnt)) != 0)
+            j->bad++;
+    }
+    j->l->destroy(ctx);
+    return NULL;
+}
+
+/* Distinct contexts run concurrently, each with its own pool. */
+static void test_two_threads(void **state) {
+    (void)state;
+    char so[512];
+    compile_model(so, sizeof so, 0);
+    Lib l;
+    lib_open(&l, so);
+    Job jobs[2] = {{&l, 0, 0}, {&l, 7, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, job_main, &jobs[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(jobs[0].bad, 0);
+    assert_int_equal(jobs[1].bad, 0);
+    dlclose(l.h);
+}
+
 static void test_symbolic_batch_and_nonzero(void **state) {
     (void)state;
     char so[512];
@@ -209,6 +261,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_symbolic_batch_and_nonzero),
         cmocka_unit_test(test_symbolic_batch_bitcode),
+        cmocka_unit_test(test_two_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
