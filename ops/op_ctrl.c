@@ -57,9 +57,15 @@ IrValue *ctrl_const_bool(IrGraph *g, const char *base, int v) {
     return const_tensor(g, base, IR_DT_BOOL, 0, NULL, &b, 1);
 }
 
+int ctrl_opset(const IrGraph *g, int min) {
+    int64_t v = g && g->model ? ir_model_opset(g->model, "") : -1;
+    return v > min && v < 1000 ? (int)v : min;
+}
+
 IrValue *ctrl_node1(IrNode *before, const char *name, const char *op_type, int opset, int nin,
                     IrValue **in, const char *base) {
     IrGraph *g = before->graph;
+    opset = ctrl_opset(g, opset);
     IrValue *o = new_value(g, base);
     if (!o)
         return NULL;
@@ -388,7 +394,7 @@ int ctrl_replace_node(IrNode *n, IrValue **repl, IrNode *prev, IrNode **next, Ir
             break;
         }
         IrValue *x = repl[i];
-        IrNode *id = ir_node_new(g, after, name, "", "Identity", 16, 1, &x, 1, &o[i]);
+        IrNode *id = ir_node_new(g, after, name, "", "Identity", ctrl_opset(g, 13), 1, &x, 1, &o[i]);
         if (!id) {
             ir_error(d, NULL, "out of memory");
             rc = -1;
@@ -930,7 +936,7 @@ static int infer_select(IrNode *n, IrDiag *d) {
     n->op = OP_Where;
     n->op_type = "Where";
     n->domain = "";
-    n->opset = 16;
+    n->opset = ctrl_opset(n->graph, 9);
     return op_hooks_Where.infer(n, d);
 }
 

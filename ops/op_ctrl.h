@@ -12,6 +12,9 @@
 /* Cap on the number of iterations unrolled / sequence elements tracked at compile time. */
 #define CTRL_MAX_UNROLL 4096
 
+/* Opset for a node the rewrites create: the model's default-domain opset (so the written model
+ * says what the node means), at least `min` (the version whose semantics the rewrite uses). */
+int ctrl_opset(const IrGraph *g, int min);
 /* A new constant int64 tensor value (rank 0 when rank == 0, else 1-D of n values). */
 IrValue *ctrl_const_i64(IrGraph *g, const char *base, const int64_t *v, int n, int rank);
 /* A new constant bool scalar. */

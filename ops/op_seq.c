@@ -230,7 +230,7 @@ static int expand_split_to_sequence(IrNode *n, IrNode **next, IrDiag *d) {
             goto done;
         }
     IrValue *in[2] = {x, sv};
-    IrNode *s = ir_node_new(g, n, n->name, "", "Split", 13, 2, in, k, outs);
+    IrNode *s = ir_node_new(g, n, n->name, "", "Split", ctrl_opset(g, 13), 2, in, k, outs);
     IrAttr *a = s ? ir_node_add_attr(s, "axis", IR_ATTR_INT) : NULL;
     if (!a) {
         rc = oom(n, d);

@@ -51,8 +51,8 @@ static IrValue *named(IrGraph *g, const char *base, int i) {
 /* Builds a SequenceConstruct (or SequenceEmpty of dt) of xs producing out, before `before`. */
 static IrNode *seq_node(IrGraph *g, IrNode *before, IrValue **xs, int n, IrDType dt, IrValue *out) {
     if (n > 0)
-        return ir_node_new(g, before, out->name, "", "SequenceConstruct", 11, n, xs, 1, &out);
-    IrNode *s = ir_node_new(g, before, out->name, "", "SequenceEmpty", 11, 0, NULL, 1, &out);
+        return ir_node_new(g, before, out->name, "", "SequenceConstruct", ctrl_opset(g, 11), n, xs, 1, &out);
+    IrNode *s = ir_node_new(g, before, out->name, "", "SequenceEmpty", ctrl_opset(g, 11), 0, NULL, 1, &out);
     IrAttr *a = s ? ir_node_add_attr(s, "dtype", IR_ATTR_INT) : NULL;
     if (!a)
         return NULL;
@@ -109,7 +109,7 @@ int pass_seq_inputs(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d) {
             } else if (s->present) {
                 x = xs[0];
             }
-            IrNode *on = bad ? NULL : ir_node_new(g, top, v->name, "", "Optional", 15, x ? 1 : 0, &x, 1, &v);
+            IrNode *on = bad ? NULL : ir_node_new(g, top, v->name, "", "Optional", ctrl_opset(g, 15), x ? 1 : 0, &x, 1, &v);
             if (!bad && on && !x) {
                 IrAttr *a = ir_node_add_attr(on, "type", IR_ATTR_TYPE_PROTO);
                 if (a && (a->tp = ir_arena_alloc(g->arena, sizeof(IrType))))
@@ -164,7 +164,7 @@ int pass_seq_outputs(IrModel *m, IrDiag *d) {
         for (int k = 0; k < n && !bad; k++) {
             IrValue *x = el[k];
             outs[k] = named(g, v->name, k);
-            IrNode *id = outs[k] ? ir_node_new(g, NULL, outs[k]->name, "", "Identity", 16, 1, &x, 1,
+            IrNode *id = outs[k] ? ir_node_new(g, NULL, outs[k]->name, "", "Identity", ctrl_opset(g, 14), 1, &x, 1,
                                                &outs[k])
                                  : NULL;
             bad = !id || op_infer_node(id, d) != 0;
