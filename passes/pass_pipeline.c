@@ -138,16 +138,6 @@ int pass_lower(IrGraph *g, IrDiag *d) {
     return errors;
 }
 
-/* Plans m's main graph and records the workspace sizes in m. */
-static int pass_plan_model(IrModel *m, IrDiag *d) {
-    int64_t ws = 0, naive = 0;
-    if (pass_plan(m->graph, &ws, &naive, d))
-        return -1;
-    m->workspace_bytes = ws;
-    m->naive_bytes = naive;
-    return 0;
-}
-
 /* ------------------------------------------------------------------ limits */
 
 /* Checks one type against the limits (ir.h, IrLimits); the element type of a sequence or
@@ -256,6 +246,16 @@ int onnxc_check_limits(IrModel *m, IrDiag *d) {
     return check_limits(m->graph, &L, d, 0) ? -1 : 0;
 }
 
+/* Plans m's main graph and records the workspace sizes in m. */
+static int pass_plan_model(IrModel *m, IrDiag *d) {
+    int64_t ws = 0, naive = 0;
+    if (pass_plan(m->graph, &ws, &naive, d))
+        return -1;
+    m->workspace_bytes = ws;
+    m->naive_bytes = naive;
+    return 0;
+}
+
 int onnxc_prepare(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d) {
     if (!m || !m->graph) {
         ir_error(d, NULL, "no model");
@@ -273,6 +273,8 @@ int onnxc_prepare(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d) {
             return -1;
         }
     }
+    if (onnxc_check_limits(m, d)) /* before inference: inputs and constants as loaded */
+        return -1;
     if (pass_infer(g, d) || pass_seq_outputs(m, d))
         return -1;
     if (ir_verify(g, d) || onnxc_check_limits(m, d))
@@ -282,8 +284,6 @@ int onnxc_prepare(IrModel *m, const OnnxcCompileOptions *o, IrDiag *d) {
     pm_ctx_init(&cx, o, d);
     if (pm_run_default(m, &cx) < 0) {
         pm_ctx_free(&cx);
-        return -1;
-    if (onnxc_check_limits(m, d)) /* before inference: inputs and constants as loaded */
         return -1;
     }
     pm_print_times(&cx);
