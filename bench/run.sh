@@ -196,8 +196,14 @@ awk -F'\t' 'BEGIN { OFS = "\t"; print "model", "variant", "threads", "median_ms"
     END { for (i = 1; i <= n; i++) { k = order[i]; $0 = row[k]; if (k in bad) $9 = bad[k]; print } }' "$raw" > "$res"
 
 # ---- tables -----------------------------------------------------------------------------------
+same=
+for m in $pass_models; do
+    for v in $pass_variants; do
+        cmp -s "lib/$m.O3.so" "lib/$m.$v.so" 2>/dev/null && same="$same $m:$v"
+    done
+done
 tables() {
-    awk -F'\t' -v threads="$threads_list" -v models="$models" -v pmodels="$pass_models" '
+    awk -F'\t' -v threads="$threads_list" -v models="$models" -v pmodels="$pass_models" -v same="$same" '
     NR == 1 { next }
     { k = $1 SUBSEP $2 SUBSEP $3; med[k] = $4; p90[k] = $5; ab[k] = $6; st[k] = $9 }
     function cell(k) { return (k in med) ? (med[k] == "-" ? "fail" : med[k]) : "-" }
@@ -217,13 +223,18 @@ tables() {
         print ""
         print "Pass effect (1 thread, median ms; in brackets: time relative to full -O3, >1 means the pass helps):"
         print ""
+        print "\"=\": the library is byte-identical to the -O3 one (the pass found nothing to do), so its ratio shows only the noise of the machine."
+        print ""
         print "| model | -O3 | no fusion | no bn_fold | no fold | -O0 |"
         print "|---|---|---|---|---|---|"
         for (i = 1; i <= np; i++) {
             m = P[i]; b = med[m SUBSEP "O3" SUBSEP 1]
             printf "| %s | %s", m, cell(m SUBSEP "O3" SUBSEP 1)
             n = split("nofusion nobn_fold nofold O0", V, " ")
-            for (v = 1; v <= n; v++) { k = m SUBSEP V[v] SUBSEP 1; printf " | %s (%s)", cell(k), ratio(med[k], b) }
+            for (v = 1; v <= n; v++) {
+                k = m SUBSEP V[v] SUBSEP 1
+                printf " | %s (%s)%s", cell(k), ratio(med[k], b), index(" " same " ", " " m ":" V[v] " ") ? " =" : ""
+            }
             print " |"
         }
     }' "$res"
