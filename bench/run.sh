@@ -138,11 +138,10 @@ compile_one() {
         mv "lib/$m.$v.so.tmp" "lib/$m.$v.so"
         rm -f "lib/$m.$v.so.tmp.h" "lib/$m.$v.so.h"
     fi
-    echo "$m $v compile_s=$(echo "$(date +%s.%N) - $t0" | bc)" >> log/compile_times
+    echo "$m $v compile_s=$(echo "$(date +%s.%N) - $t0" | bc) ($(date -u +%H:%M))" > "log/$m.$v.compile_time"
 }
 export -f compile_one variant_flags
 export onnxc
-rm -f log/compile_times
 if [ -s "$jobsfile" ]; then
     echo "compiling $(wc -l < "$jobsfile") libraries ($jobs at a time)..." >&2
     xargs -P "$jobs" -L 1 bash -c 'compile_one "$0" "$1"' < "$jobsfile"
@@ -272,6 +271,7 @@ if [ $doc = 1 ]; then
         echo "ORT: \`bench/ort_bench.js\`, \`intraOpNumThreads\` = threads. onnxc: \`bench/bench_run.c\` dlopens the compiled library and calls \`onnxc_run\`."
         echo "**Threads for onnxc:** the generated runtime has no thread-count setting: each context runs its kernels on the calling thread."
         echo "The only parallelism is inside OpenBLAS (the GEMMs behind MatMul/Gemm/Conv), set with \`OPENBLAS_NUM_THREADS\` = threads; that is what the threads column means for onnxc."
+        echo "Pass variants: -O3 with \`--disable-pass=\` fuse_patterns,fuse_epilogue,fuse_elementwise (\"no fusion\"), bn_fold, or fold (docs/PASSES.md)."
         echo "Every onnxc output is compared with ORT's (max abs error; check = ok when it is <= 1e-3 x max(1, max |ORT output|))."
         echo "Iterations (warm-up, runs): mlp 100/5000, lenet and lstm 20/500, transformer 10/200, resnet18 and mobilenetv2 3/25;"
         echo "$rounds rounds over all models and variants, and for each the round with the lowest median is shown (the machine is shared)."
@@ -283,9 +283,9 @@ if [ $doc = 1 ]; then
         tables
         if [ -n "$bad" ]; then echo; echo "Did not compile, run or match:"; echo; echo "$bad"; fi
         echo
-        echo "Compile times of this run (wall clock, seconds, with other jobs on the machine; absent = reused from an earlier run):"
+        echo "Compile times (wall clock, seconds, with other jobs on the machine; time of day UTC of the compile, libraries are reused across runs):"
         echo
-        if [ -f log/compile_times ]; then sed 's/^/    /' log/compile_times; fi
+        for m in $models; do cat log/$m.*.compile_time 2>/dev/null; done | sed 's/^/    /'
         echo
         echo "Reproduce: \`bench/run.sh --build BUILD_DIR\` (needs /usr/bin/python3 with torch and onnx, node and npm; installs onnxruntime-node under BUILD_DIR/bench-ort)."
         echo "\`bench/run.sh --smoke\` runs the MLP only, in a few seconds once onnxruntime-node is installed."
