@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <spawn.h>
@@ -74,10 +75,22 @@ char *be_tmp_create(const char *final_path, const char *suffix, IrDiag *d) {
         return NULL;
     }
     snprintf(tmp, n, "%.*s.%s.XXXXXX%s", (int)dirlen, final_path, base, suffix);
+    /* The file must not exist unregistered: a SIGINT/SIGTERM/SIGHUP between mkstemps and
+     * tmp_register would leave it behind, so those signals wait until it is registered. */
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
     int fd = mkstemps(tmp, (int)strlen(suffix));
+    int err = errno;
+    if (fd >= 0)
+        tmp_register(tmp);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (fd < 0) {
         ir_error(d, NULL, "cannot create a temporary file for '%s': %s", final_path,
-                 strerror(errno));
+                 strerror(err));
         free(tmp);
         return NULL;
     }
@@ -86,7 +99,6 @@ char *be_tmp_create(const char *final_path, const char *suffix, IrDiag *d) {
     umask(um);
     fchmod(fd, 0666 & ~um);
     close(fd);
-    tmp_register(tmp);
     return tmp;
 }
 
