@@ -29,6 +29,18 @@ int be_tmp_commit(const char *tmp, const char *final_path, IrDiag *d);
  * handler, so an interrupted compile leaves nothing behind (docs/HARDENING.md, "Files"). */
 void be_tmp_remove_all(void);
 
+/* Symbol names of one emission's graph function and RtModelDesc (NULL members: the defaults
+ * onnxc__graph / onnxc__desc). Both stay hidden. */
+typedef struct BeSymbols {
+    const char *graph;
+    const char *desc;
+} BeSymbols;
+
+/* be_emit with the graph function and descriptor named by syms (NULL: the defaults). */
+int be_emit_named(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const char *out_path,
+                  const char *header_path, int64_t workspace_bytes, const BeSymbols *syms,
+                  IrDiag *d);
+
 /* Writes the generated C header of the model (see docs/BACKEND.md) to f. 0 / -1 on I/O error. */
 int be_header_write(const IrGraph *g, const char *model_name, FILE *f);
 

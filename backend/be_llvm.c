@@ -9,6 +9,8 @@
  *   - `onnxc__desc` (hidden, RtModelDesc of runtime/api/rt_model.h) and the OnnxcModelInfo /
  *     OnnxcTensorInfo tables it points at;
  *   - the typed API NAME_create / NAME_destroy / NAME_error / NAME_run forwarding to rt_api_*.
+ * be_emit_named gives the graph function and the descriptor other symbol names (the training
+ * library links two graphs into one library: backend/be_train.c).
  * With o->use_bitcode the runtime's kernel bitcode is linked in, everything but the entry
  * points is internalised (unused kernels disappear), functions get the host CPU and features,
  * and the new pass manager's default<On> pipeline runs. Output is written to a temporary file
@@ -53,6 +55,8 @@ typedef struct Be {
     IrGraph *g;             /* graph being compiled */
     IrDiag *d;              /* diagnostics */
     const char *name;       /* model name (C identifier) */
+    const char *graph_sym;  /* graph function's symbol (onnxc__graph unless be_emit_named) */
+    const char *desc_sym;   /* RtModelDesc's symbol (onnxc__desc unless be_emit_named) */
     LLVMTypeRef i8, i32, i64, ptr, vd; /* basic types */
     LLVMTypeRef tensor_ty;  /* RtTensor {ptr, ptr, i32, i32} */
     LLVMTypeRef kfn_ty;     /* kernel signature */
@@ -327,7 +331,7 @@ static LLVMValueRef emit_graph_fn(Be *be) {
         return emit_graph_fn_dyn(be);
     IrGraph *g = be->g;
     LLVMTypeRef gty = LLVMFunctionType(be->i32, (LLVMTypeRef[]){be->ptr, be->ptr, be->ptr, be->ptr}, 4, 0);
-    LLVMValueRef fn = LLVMAddFunction(be->M, "onnxc__graph", gty);
+    LLVMValueRef fn = LLVMAddFunction(be->M, be->graph_sym, gty);
     LLVMSetVisibility(fn, LLVMHiddenVisibility);
     LLVMValueRef ctx = LLVMGetParam(fn, 0), ws = LLVMGetParam(fn, 1);
     LLVMValueRef ins = LLVMGetParam(fn, 2), outs = LLVMGetParam(fn, 3);
@@ -667,7 +671,7 @@ static LLVMValueRef emit_graph_fn_dyn(Be *be) {
     Dyn D;
     memset(&D, 0, sizeof D);
     LLVMTypeRef gty = LLVMFunctionType(be->i32, (LLVMTypeRef[]){be->ptr, be->ptr, be->ptr, be->ptr}, 4, 0);
-    D.fn = LLVMAddFunction(be->M, "onnxc__graph", gty);
+    D.fn = LLVMAddFunction(be->M, be->graph_sym, gty);
     LLVMSetVisibility(D.fn, LLVMHiddenVisibility);
     D.ctx = LLVMGetParam(D.fn, 0);
     D.ws = LLVMGetParam(D.fn, 1);
@@ -916,7 +920,7 @@ static int emit_desc(Be *be, LLVMValueRef graph_fn, int64_t workspace_bytes) {
                           ci64(be, (long long)be->weight_bytes), cstr(be, "onnxc " ONNXC_VERSION)};
     LLVMValueRef info = const_global(be, LLVMConstNamedStruct(mi_ty, mf, 9), "info", 8);
     LLVMValueRef df[4] = {info, ci64(be, workspace_bytes), graph_fn, ci64(be, be->dynamic)};
-    LLVMValueRef desc = LLVMAddGlobal(be->M, desc_ty, "onnxc__desc");
+    LLVMValueRef desc = LLVMAddGlobal(be->M, desc_ty, be->desc_sym);
     LLVMSetInitializer(desc, LLVMConstNamedStruct(desc_ty, df, 4));
     LLVMSetGlobalConstant(desc, 1);
     LLVMSetVisibility(desc, LLVMHiddenVisibility);
@@ -992,7 +996,7 @@ static void emit_typed_api(Be *be) {
 
 static int is_entry_point(Be *be, const char *nm) {
     size_t n = strlen(be->name);
-    if (strcmp(nm, "onnxc__graph") == 0 || strcmp(nm, "onnxc__desc") == 0)
+    if (strcmp(nm, be->graph_sym) == 0 || strcmp(nm, be->desc_sym) == 0)
         return 1;
     if (strncmp(nm, be->name, n) == 0 && nm[n] == '_') {
         const char *s = nm + n + 1;
@@ -1124,6 +1128,12 @@ static void phase(const OnnxcCompileOptions *o, const char *what, double *t) {
 
 int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const char *out_path,
             const char *header_path, int64_t workspace_bytes, IrDiag *d) {
+    return be_emit_named(m, o, kind, out_path, header_path, workspace_bytes, NULL, d);
+}
+
+int be_emit_named(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const char *out_path,
+                  const char *header_path, int64_t workspace_bytes, const BeSymbols *syms,
+                  IrDiag *d) {
     if (!m || !m->graph || !out_path || !o) {
         ir_error(d, NULL, "be_emit: missing model, options or output path");
         return -1;
@@ -1142,6 +1152,8 @@ int be_emit(IrModel *m, const OnnxcCompileOptions *o, BeEmitKind kind, const cha
     be.g = m->graph;
     be.d = d;
     be.name = name;
+    be.graph_sym = syms && syms->graph ? syms->graph : "onnxc__graph";
+    be.desc_sym = syms && syms->desc ? syms->desc : "onnxc__desc";
     IrGraph *g = be.g;
     int ol = o->opt_level < 0 ? 0 : o->opt_level > 3 ? 3 : o->opt_level;
     be.inline_kernels = o->use_bitcode && ol >= 1;

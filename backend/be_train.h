@@ -4,6 +4,7 @@
 #define ONNXC_BE_TRAIN_H
 
 #include "backend/be.h"
+#include "runtime/rt_params_train.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,6 +26,28 @@ void be_train_spec_default(BeTrainSpec *s);
  * 0 / -1 with diagnostics; nothing is left behind on failure. */
 int be_emit_train(const char *model_path, const OnnxcCompileOptions *o, const BeTrainSpec *s,
                   const char *so_path, const char *header_path, IrDiag *d);
+
+/* ---- internal to backend/ (be_train.c -> be_train_glue.c) ---- */
+
+/* What the training library's descriptor object holds (runtime/api/rt_train_model.h). */
+typedef struct BeTrainGlue {
+    const char *name;                 /* model name: prefix of the typed entry points */
+    const char *train_desc;           /* hidden RtModelDesc symbols of the two graph objects */
+    const char *infer_desc;
+    int nx, ny, nw, nout;             /* data inputs, targets, weights, inference outputs */
+    IrTensor *const *winit;           /* nw float initial weights */
+    RtOptimConfig opt;
+    const unsigned char *model;       /* the ModelProto without the trained initializers */
+    size_t model_len;
+    const char *loss;
+    int mode;                         /* RtTrainDesc.mode (0: loss + optimizer) */
+} BeTrainGlue;
+
+/* Writes the object holding the RtTrainDesc `onnxc__train` (weights, optimizer, model bytes,
+ * loss name) and the exported onnxc_train_* / NAME_* entry points, through the LLVM-C API, to
+ * obj_path (the caller's temporary file). 0 / -1 with diagnostics. */
+int be_train_glue_emit(const BeTrainGlue *t, const OnnxcCompileOptions *o, const char *obj_path,
+                       IrDiag *d);
 
 #ifdef __cplusplus
 }

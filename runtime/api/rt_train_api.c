@@ -4,10 +4,11 @@
  * OnnxcTrainer = the weights (copied from the initial values), their gradients, two optimizer
  * state buffers per weight, the step count, the learning rate and one workspace per graph.
  * train_step runs the training graph (data, targets, weights -> loss, gradients) and then
- * rt_optim_step on every weight in place. Saving appends the weights to the stored ModelProto
- * as a second `graph` field holding only initializers: protobuf merges repeated occurrences of a
- * message field, so readers see one graph with every initializer (ONNX's own reader, onnxruntime
- * and onnxc's frontend do). The file is written to a temporary name and renamed.
+ * rt_optim_step on every weight in place. Saving re-encodes the stored ModelProto (stored without
+ * the trained initializers) with one `graph` field: the stored graph's bytes followed by the
+ * current weights as initializers (a message's fields may come in any order, so appending
+ * initializers to the graph's bytes is a valid GraphProto). The file is written to a temporary
+ * name, fsync'ed and renamed.
  * Only float32 weights. Nothing global; one trainer per thread.
  */
 #include <errno.h>
@@ -249,6 +250,20 @@ static void field_bytes(Buf *b, int field, const void *s, size_t n) {
     put(b, s, n);
 }
 
+/* Reads a varint at p[*i] (n bytes); 0, or -1 if truncated or longer than 10 bytes. */
+static int get_varint(const unsigned char *p, size_t n, size_t *i, uint64_t *v) {
+    *v = 0;
+    for (int sh = 0; sh < 70; sh += 7) {
+        if (*i >= n)
+            return -1;
+        unsigned char b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80))
+            return 0;
+    }
+    return -1;
+}
+
 int rt_train_save(OnnxcTrainer *c, const char *path) {
     if (!c || !path)
         return ONNXC_ERR_INVALID_ARG;
@@ -273,11 +288,68 @@ int rt_train_save(OnnxcTrainer *c, const char *path) {
         field_bytes(&g, 5, tp.p, tp.n); /* GraphProto.initializer */
         free(tp.p);
     }
-    Buf all = {0};
-    put(&all, t->model, (size_t)t->model_len);
-    field_bytes(&all, 7, g.p, g.n); /* ModelProto.graph (merged with the stored one) */
+    /* One ModelProto.graph field: the stored graph's bytes followed by the initializers. The
+     * stored model's other fields are copied as they are, the graph at its first place. */
+    Buf all = {0}, sg = {0};
+    const unsigned char *m = t->model;
+    size_t mn = (size_t)t->model_len, i = 0, graph_at = (size_t)-1;
+    int bad_model = 0;
+    while (i < mn && !bad_model) {
+        size_t start = i;
+        uint64_t key = 0, len = 0;
+        if (get_varint(m, mn, &i, &key)) {
+            bad_model = 1;
+            break;
+        }
+        int wt = (int)(key & 7);
+        size_t body = i;
+        if (wt == 0) {
+            bad_model = get_varint(m, mn, &i, &len);
+        } else if (wt == 1 || wt == 5) {
+            bad_model = mn - i < (size_t)(wt == 1 ? 8 : 4);
+            if (!bad_model)
+                i += wt == 1 ? 8 : 4;
+        } else if (wt == 2) {
+            bad_model = get_varint(m, mn, &i, &len) || len > mn - i;
+            body = i;
+            if (!bad_model)
+                i += (size_t)len;
+        } else {
+            bad_model = 1;
+        }
+        if (bad_model)
+            break;
+        if ((key >> 3) == 7 && wt == 2) { /* ModelProto.graph: merged into one */
+            if (graph_at == (size_t)-1)
+                graph_at = all.n;
+            put(&sg, m + body, (size_t)len);
+        } else {
+            put(&all, m + start, i - start);
+        }
+    }
+    if (bad_model) {
+        free(all.p);
+        free(sg.p);
+        free(g.p);
+        return fail(c, ONNXC_ERR_RUNTIME, "save: the stored model is malformed (byte %zu)", i);
+    }
+    put(&sg, g.p, g.n);
     free(g.p);
-    if (all.oom) {
+    Buf gf = {0};
+    field_bytes(&gf, 7, sg.p, sg.n);
+    free(sg.p);
+    if (graph_at == (size_t)-1)
+        graph_at = all.n;
+    if (!all.oom && !gf.oom) { /* insert the graph field at graph_at */
+        put(&all, gf.p, gf.n);
+        if (!all.oom) {
+            memmove(all.p + graph_at + gf.n, all.p + graph_at, all.n - gf.n - graph_at);
+            memcpy(all.p + graph_at, gf.p, gf.n);
+        }
+    }
+    int oom = all.oom || gf.oom;
+    free(gf.p);
+    if (oom) {
         free(all.p);
         return fail(c, ONNXC_ERR_NOMEM, "out of memory");
     }
