@@ -2,9 +2,13 @@
  *
  *  - test_library_api: examples/mlp.onnx compiled with be_emit_train (MSE, Adam), loaded with
  *    dlopen: train_step lowers the loss on a fixed batch, get/set weights round-trip, infer runs
- *    on the current weights, save writes a model the frontend loads with the trained weights.
+ *    on the current weights, save writes a model (one graph field) the frontend loads with the
+ *    trained weights.
  *  - test_optimizer_step: rt_optim_step against hand-computed first steps of SGD, momentum, Adam.
  *  - test_no_rule: a model with an operator that has no gradient rule fails with its name.
+ *  - test_no_source_tree: the onnxc binary builds a training library with ONNXC_SOURCE_DIR
+ *    pointing nowhere and only cc + ld on PATH (no objcopy); it trains through onnxc_train_* and
+ *    the typed step, and its saved model has one graph field and passes onnx.checker.
  *  - test_mlp_vs_torch, test_digits: tests/train/mlp_vs_torch.py (100 epochs, loss curve within
  *    1e-4 of PyTorch) and tests/train/digits.py (>= 97% test accuracy, saved model recompiled
  *    gives the same predictions) through the onnxc binary; skipped with a message when
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +59,57 @@ static void test_optimizer_step(void **state) {
     rt_optim_step(&c, 0.01, 1, x, g, s1, s2, 2);
     assert_float_equal(x[0], 0.99f, 1e-6);
     assert_float_equal(x[1], -2.01f, 1e-6);
+}
+
+/* Number of top-level ModelProto.graph fields (7, length-delimited) in the file; -1 if it
+ * cannot be read or is not a well-formed sequence of protobuf fields. */
+static int graph_fields(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    static unsigned char b[1 << 20];
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (n == 0 || n == sizeof b)
+        return -1;
+    int count = 0;
+    size_t i = 0;
+    while (i < n) {
+        uint64_t v[2] = {0, 0};
+        for (int k = 0; k < 2; k++) { /* key, then the value / length */
+            int sh = 0;
+            for (;;) {
+                if (i >= n || sh > 63)
+                    return -1;
+                v[k] |= (uint64_t)(b[i] & 0x7f) << sh;
+                sh += 7;
+                if (!(b[i++] & 0x80))
+                    break;
+            }
+            if ((v[0] & 7) != 2 && (v[0] & 7) != 0)
+                return -1;
+        }
+        if ((v[0] & 7) == 2) {
+            if (v[1] > n - i)
+                return -1;
+            i += v[1];
+            count += (v[0] >> 3) == 7;
+        }
+    }
+    return count;
+}
+
+/* onnx.checker on a file through /usr/bin/python3: 0 passed, 1 failed, 77 not available. */
+static int onnx_check(const char *path) {
+    if (access("/usr/bin/python3", X_OK) != 0)
+        return 77;
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c 'import sys\ntry:\n import onnx\nexcept ImportError:\n "
+             "sys.exit(77)\nonnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)' %s",
+             path);
+    int st = system(cmd);
+    return WIFEXITED(st) ? (WEXITSTATUS(st) == 77 ? 77 : WEXITSTATUS(st) != 0) : 1;
 }
 
 typedef struct TrainLib {
@@ -128,6 +184,8 @@ static void test_library_api(void **state) {
     assert_float_equal(w2[5], w[5] + 1.0f, 1e-6);
     assert_int_equal(L.set(t, 0, w), 0);
     assert_int_equal(L.save(t, saved), 0);
+    /* one ModelProto.graph field (not the stored graph + a second one to be merged) */
+    assert_int_equal(graph_fields(saved), 1);
     /* the saved model loads, with the trained dense1_w */
     ir_diag_init(&d, saved);
     IrModel *m = fe_load_model(saved, NULL, &d);
@@ -192,6 +250,118 @@ static void test_no_rule(void **state) {
     unlink(path);
 }
 
+/* Absolute path of `name` found on PATH, into buf; 0 / -1. */
+static int which(const char *name, char *buf, size_t cap) {
+    const char *p = getenv("PATH");
+    while (p && *p) {
+        const char *e = strchr(p, ':');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        snprintf(buf, cap, "%.*s/%s", (int)n, p, name);
+        if (n && access(buf, X_OK) == 0)
+            return 0;
+        p = e ? e + 1 : NULL;
+    }
+    return -1;
+}
+
+/* `onnxc compile --train` as an installed compiler would run: ONNXC_SOURCE_DIR names a missing
+ * folder and PATH holds only cc and the ld it drives (no objcopy, no other binutils); the
+ * library builds, trains through the generic onnxc_train_* API and saves a model with one graph
+ * field that onnx.checker accepts. */
+static void test_no_source_tree(void **state) {
+    (void)state;
+    char dir[] = "/tmp/onnxc_test_train_nosrc_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char bin[256], cc[4096], ld[4096], lnk[300], so[300], h[300], saved[300], arg_o[300];
+    snprintf(bin, sizeof bin, "%s/bin", dir);
+    assert_int_equal(mkdir(bin, 0755), 0);
+    const char *ccn = getenv("ONNXC_CC") && getenv("ONNXC_CC")[0] ? getenv("ONNXC_CC") : "cc";
+    assert_int_equal(which(ccn, cc, sizeof cc), 0);
+    assert_int_equal(which("ld", ld, sizeof ld), 0);
+    snprintf(lnk, sizeof lnk, "%s/cc", bin);
+    assert_int_equal(symlink(cc, lnk), 0);
+    snprintf(lnk, sizeof lnk, "%s/ld", bin);
+    assert_int_equal(symlink(ld, lnk), 0);
+    snprintf(so, sizeof so, "%s/libnosrc.so", dir);
+    snprintf(h, sizeof h, "%s/libnosrc.h", dir);
+    snprintf(saved, sizeof saved, "%s/saved.onnx", dir);
+    snprintf(arg_o, sizeof arg_o, "%s", so);
+    char path_env[300];
+    snprintf(path_env, sizeof path_env, "PATH=%s", bin);
+    char *envp[] = {path_env, "ONNXC_SOURCE_DIR=/nonexistent/onnxc-source", NULL};
+    char *argv[] = {ONNXC_BINARY_DIR "/onnxc", "compile", ONNXC_SOURCE_DIR "/examples/mlp.onnx",
+                    "--train", "--lr=0.01", "--name", "nosrc", "-o", arg_o, NULL};
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(access(h, R_OK), 0);
+
+    void *lib = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    assert_non_null(lib);
+    int (*create)(OnnxcTrainer **), (*step)(OnnxcTrainer *, void *const *, float *),
+        (*save)(OnnxcTrainer *, const char *), (*typed_step)(OnnxcTrainer *, const float *,
+                                                             const float *, float *);
+    void (*destroy)(OnnxcTrainer *);
+    const RtTrainDesc *(*desc)(void);
+    *(void **)&create = dlsym(lib, "onnxc_train_create");
+    *(void **)&step = dlsym(lib, "onnxc_train_step");
+    *(void **)&save = dlsym(lib, "onnxc_train_save");
+    *(void **)&destroy = dlsym(lib, "onnxc_train_destroy");
+    *(void **)&desc = dlsym(lib, "onnxc_train_desc");
+    *(void **)&typed_step = dlsym(lib, "nosrc_train_step");
+    assert_true(create && step && save && destroy && desc && typed_step);
+    /* the descriptor emitted through LLVM: counts, optimizer defaults, loss, model bytes */
+    const RtTrainDesc *td = desc();
+    assert_int_equal(td->nx, 1);
+    assert_int_equal(td->ny, 1);
+    assert_int_equal(td->nw, 4);
+    assert_int_equal(td->opt.kind, RT_OPT_ADAM);
+    assert_float_equal(td->opt.lr, 0.01, 0);
+    assert_float_equal(td->opt.beta2, 0.999, 0);
+    assert_string_equal(td->loss, "mse");
+    assert_true(td->model_len > 0);
+    OnnxcTrainer *t = NULL;
+    assert_int_equal(create(&t), 0);
+    float x[32 * 9], y[32], loss0 = 0, loss = 0;
+    for (int i = 0; i < 32 * 9; i++)
+        x[i] = (float)cos(0.23 * i);
+    for (int i = 0; i < 32; i++)
+        y[i] = 0.3f * x[9 * i] - x[9 * i + 2];
+    for (int it = 0; it < 100; it++) {
+        void *in[2] = {x, y};
+        assert_int_equal(it % 2 ? step(t, in, &loss) : typed_step(t, x, y, &loss), 0);
+        if (it == 0)
+            loss0 = loss;
+    }
+    printf("  no source tree: loss %.6f after 1 step, %.6f after 100\n", loss0, loss);
+    assert_true(loss < 0.5f * loss0);
+    assert_int_equal(save(t, saved), 0);
+    assert_int_equal(graph_fields(saved), 1);
+    int chk = onnx_check(saved);
+    if (chk == 77)
+        printf("  (onnx.checker not available in /usr/bin/python3: not run)\n");
+    else
+        assert_int_equal(chk, 0);
+    destroy(t);
+    dlclose(lib);
+    unlink(saved);
+    unlink(so);
+    unlink(h);
+    snprintf(lnk, sizeof lnk, "%s/cc", bin);
+    unlink(lnk);
+    snprintf(lnk, sizeof lnk, "%s/ld", bin);
+    unlink(lnk);
+    rmdir(bin);
+    rmdir(dir);
+}
+
 /* Runs a Python check script; 77 = skipped. */
 static void run_script(const char *script, const char *args) {
     if (access("/usr/bin/python3", X_OK) != 0) {
@@ -225,6 +395,7 @@ int main(void) {
         cmocka_unit_test(test_optimizer_step),
         cmocka_unit_test(test_library_api),
         cmocka_unit_test(test_no_rule),
+        cmocka_unit_test(test_no_source_tree),
         cmocka_unit_test(test_mlp_vs_torch),
         cmocka_unit_test(test_digits),
     };
