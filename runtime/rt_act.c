@@ -5,9 +5,10 @@
  * GroupNormalization, LpNormalization, MeanVarianceNormalization, LRN, Einsum).
  *
  * Every kernel has one loop, whatever the element type: elements are read and written through
- * act_ld/act_st, which switch on the tensor's element type. In generated code the RtTensors are
- * constants, so after inlining the switch folds to one case; natively (constant folding) it
- * costs a predictable branch per element. Values are computed in double and rounded once to
+ * rt_load_f64/rt_store_f64 (runtime/rt_convert.h, mode RT_STORE_TRUNC), which switch on the
+ * tensor's element type. In generated code the RtTensors are constants, so after inlining the
+ * switch folds to one case; natively (constant folding) it costs a predictable branch per
+ * element. Values are computed in double and rounded once to
  * the output type (float16/bfloat16 through float; integers truncated and saturated); sums are
  * kept in double. Float types (float, double, float16, bfloat16); integer types too for Shrink,
  * PRelu and Einsum (exact up to 2^53). No allocation.
@@ -18,75 +19,17 @@
 
 #include "ir/ir.h"
 #include "runtime/onnxc_rt.h"
-#include "runtime/rt_halfconv.h"
+#include "runtime/rt_convert.h"
 #include "runtime/rt_params.h"
 
 #define ACT_MAX_RANK 64
-
-/* Element i of t as double (integers above 2^53 round). */
-static inline double act_ld(const RtTensor *t, int64_t i) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: return ((const float *)t->data)[i];
-    case IR_DT_DOUBLE: return ((const double *)t->data)[i];
-    case IR_DT_FLOAT16: return rt_h2f(((const uint16_t *)t->data)[i]);
-    case IR_DT_BFLOAT16: return rt_bf2f(((const uint16_t *)t->data)[i]);
-    case IR_DT_INT8: return ((const int8_t *)t->data)[i];
-    case IR_DT_INT16: return ((const int16_t *)t->data)[i];
-    case IR_DT_INT32: return ((const int32_t *)t->data)[i];
-    case IR_DT_INT64: return (double)((const int64_t *)t->data)[i];
-    case IR_DT_UINT8: return ((const uint8_t *)t->data)[i];
-    case IR_DT_UINT16: return ((const uint16_t *)t->data)[i];
-    case IR_DT_UINT32: return ((const uint32_t *)t->data)[i];
-    case IR_DT_UINT64: return (double)((const uint64_t *)t->data)[i];
-    default: return 0.0;
-    }
-}
-
-/* double -> integer in [lo, hi] without undefined behaviour: truncates toward zero, saturates,
- * NaN gives 0. `hi` must be a double that converts exactly (2^63 - 1024 for int64). */
-static inline int64_t act_d2i(double v, double lo, double hi) {
-    if (v != v)
-        return 0;
-    if (v <= lo)
-        return (int64_t)lo;
-    if (v >= hi)
-        return (int64_t)hi;
-    return (int64_t)v;
-}
-
-/* Stores v as element i of t (rounded to float types, truncated and saturated to integers). */
-static inline void act_st(const RtTensor *t, int64_t i, double v) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: ((float *)t->data)[i] = (float)v; break;
-    case IR_DT_DOUBLE: ((double *)t->data)[i] = v; break;
-    case IR_DT_FLOAT16: ((uint16_t *)t->data)[i] = rt_f2h((float)v); break;
-    case IR_DT_BFLOAT16: ((uint16_t *)t->data)[i] = rt_f2bf((float)v); break;
-    case IR_DT_INT8: ((int8_t *)t->data)[i] = (int8_t)act_d2i(v, -128.0, 127.0); break;
-    case IR_DT_INT16: ((int16_t *)t->data)[i] = (int16_t)act_d2i(v, -32768.0, 32767.0); break;
-    case IR_DT_INT32:
-        ((int32_t *)t->data)[i] = (int32_t)act_d2i(v, -2147483648.0, 2147483647.0);
-        break;
-    case IR_DT_INT64:
-        ((int64_t *)t->data)[i] = act_d2i(v, -9223372036854775808.0, 9223372036854774784.0);
-        break;
-    case IR_DT_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)act_d2i(v, 0.0, 255.0); break;
-    case IR_DT_UINT16: ((uint16_t *)t->data)[i] = (uint16_t)act_d2i(v, 0.0, 65535.0); break;
-    case IR_DT_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)act_d2i(v, 0.0, 4294967295.0); break;
-    case IR_DT_UINT64:
-        ((uint64_t *)t->data)[i] = !(v > 0) ? 0u
-                                   : v >= 18446744073709551615.0 ? UINT64_MAX
-                                                                 : (uint64_t)v;
-        break;
-    default: break;
-    }
-}
 
 /* 1 if dt is float, double, float16 or bfloat16. */
 static int act_float_type(int32_t dt) {
     return dt == IR_DT_FLOAT || dt == IR_DT_DOUBLE || dt == IR_DT_FLOAT16 || dt == IR_DT_BFLOAT16;
 }
 
-/* 1 if dt is an integer type act_ld/act_st handle. */
+/* 1 if dt is an integer type the act kernels accept. */
 static int act_int_type(int32_t dt) {
     return dt == IR_DT_INT8 || dt == IR_DT_INT16 || dt == IR_DT_INT32 || dt == IR_DT_INT64 ||
            dt == IR_DT_UINT8 || dt == IR_DT_UINT16 || dt == IR_DT_UINT32 || dt == IR_DT_UINT64;
@@ -196,7 +139,7 @@ int rt_k_act_unary(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
         return st;
     int64_t n = rt_numel(&in[0]);
     for (int64_t i = 0; i < n; i++)
-        act_st(&out[0], i, act_eval(p, act_ld(&in[0], i)));
+        rt_store_f64(&out[0], i, act_eval(p, rt_load_f64(&in[0], i)), RT_STORE_TRUNC);
     return 0;
 }
 
@@ -214,7 +157,9 @@ int rt_k_swiglu(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "SwiGLU: B must have A's type and shape");
     int64_t n = rt_numel(&in[0]);
     for (int64_t i = 0; i < n; i++)
-        act_st(&out[0], i, act_swish(act_ld(&in[0], i), p->alpha) * act_ld(&in[1], i));
+        rt_store_f64(&out[0], i,
+                     act_swish(rt_load_f64(&in[0], i), p->alpha) * rt_load_f64(&in[1], i),
+                     RT_STORE_TRUNC);
     return 0;
 }
 
@@ -249,8 +194,9 @@ int rt_k_prelu(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTe
         return 0;
     for (int64_t i = 0; i < n; i += inner) {
         for (int64_t j = 0; j < inner; j++) {
-            double v = act_ld(x, i + j);
-            act_st(&out[0], i + j, v > 0 ? v : v * act_ld(s, si + j * ds));
+            double v = rt_load_f64(x, i + j);
+            rt_store_f64(&out[0], i + j, v > 0 ? v : v * rt_load_f64(s, si + j * ds),
+                         RT_STORE_TRUNC);
         }
         /* advance the slope offset over the outer dims (odometer) */
         for (int d = r - 2; d >= 0; d--) {
@@ -301,16 +247,16 @@ int rt_k_hardmax(RtCtx *ctx, const void *params, const RtTensor *in, int nin, Rt
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             int64_t base = o * len * inner + i, best = 0;
-            double m = len > 0 ? act_ld(&in[0], base) : 0.0;
+            double m = len > 0 ? rt_load_f64(&in[0], base) : 0.0;
             for (int64_t j = 1; j < len; j++) {
-                double v = act_ld(&in[0], base + j * inner);
+                double v = rt_load_f64(&in[0], base + j * inner);
                 if (v > m) {
                     m = v;
                     best = j;
                 }
             }
             for (int64_t j = 0; j < len; j++)
-                act_st(&out[0], base + j * inner, j == best ? 1.0 : 0.0);
+                rt_store_f64(&out[0], base + j * inner, j == best ? 1.0 : 0.0, RT_STORE_TRUNC);
         }
     return 0;
 }
@@ -334,13 +280,14 @@ int rt_k_lpnorm(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
             int64_t base = o * len * inner + i;
             double s = 0.0;
             for (int64_t j = 0; j < len; j++) {
-                double v = act_ld(&in[0], base + j * inner);
+                double v = rt_load_f64(&in[0], base + j * inner);
                 s += p->p == 1 ? fabs(v) : v * v;
             }
             double norm = p->p == 1 ? s : sqrt(s);
             for (int64_t j = 0; j < len; j++)
-                act_st(&out[0], base + j * inner,
-                       norm == 0.0 ? 0.0 : act_ld(&in[0], base + j * inner) / norm);
+                rt_store_f64(&out[0], base + j * inner,
+                             norm == 0.0 ? 0.0 : rt_load_f64(&in[0], base + j * inner) / norm,
+                             RT_STORE_TRUNC);
         }
     return 0;
 }
@@ -398,27 +345,23 @@ int rt_k_act_norm(RtCtx *ctx, const void *params, const RtTensor *in, int nin, R
         int64_t base = r * cols;
         double mean = 0.0, var = 0.0;
         if (!p->rms) {
-            for (int64_t c = 0; c < cols; c++)
-                mean += act_ld(x, base + c);
+            for (int64_t c = 0; c < cols; c++) mean += rt_load_f64(x, base + c);
             mean /= (double)cols;
         }
         for (int64_t c = 0; c < cols; c++) {
-            double dv = act_ld(x, base + c) - mean;
+            double dv = rt_load_f64(x, base + c) - mean;
             var += dv * dv;
         }
         double inv = 1.0 / sqrt(var / (double)cols + p->epsilon);
-        if (om)
-            act_st(om, r, mean);
-        if (oi)
-            act_st(oi, r, inv);
+        if (om) rt_store_f64(om, r, mean, RT_STORE_TRUNC);
+        if (oi) rt_store_f64(oi, r, inv, RT_STORE_TRUNC);
         /* column c reads scale entry s0 + (c / cdiv) % cmod: walk it with counters */
         int64_t s0 = (r % is->rmod) * is->rmul, b0 = (r % ib->rmod) * ib->rmul;
         int64_t sq = 0, sk = 0, bq = 0, bk = 0;
         for (int64_t c = 0; c < cols; c++) {
-            double y = (act_ld(x, base + c) - mean) * inv * act_ld(sc, s0 + sk);
-            if (b)
-                y += act_ld(b, b0 + bk);
-            act_st(&out[0], base + c, y);
+            double y = (rt_load_f64(x, base + c) - mean) * inv * rt_load_f64(sc, s0 + sk);
+            if (b) y += rt_load_f64(b, b0 + bk);
+            rt_store_f64(&out[0], base + c, y, RT_STORE_TRUNC);
             if (++sq == is->cdiv) {
                 sq = 0;
                 if (++sk == is->cmod)
@@ -490,17 +433,15 @@ int rt_k_mvn(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTens
     do {
         double mean = 0.0, var = 0.0;
         int64_t ro = 0;
-        do
-            mean += act_ld(x, ko + ro);
+        do mean += rt_load_f64(x, ko + ro);
         while (act_odo_next(nr, rd, rs, ri, &ro));
         mean /= (double)count;
         do {
-            double dv = act_ld(x, ko + ro) - mean;
+            double dv = rt_load_f64(x, ko + ro) - mean;
             var += dv * dv;
         } while (act_odo_next(nr, rd, rs, ri, &ro));
         double den = sqrt(var / (double)count) + 1e-9;
-        do
-            act_st(&out[0], ko + ro, (act_ld(x, ko + ro) - mean) / den);
+        do rt_store_f64(&out[0], ko + ro, (rt_load_f64(x, ko + ro) - mean) / den, RT_STORE_TRUNC);
         while (act_odo_next(nr, rd, rs, ri, &ro));
     } while (act_odo_next(nk, kd, ks, ki, &ko));
     return 0;
@@ -529,10 +470,12 @@ int rt_k_lrn(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTens
             for (int64_t i = 0; i < inner; i++) {
                 double s = 0.0;
                 for (int64_t cc = c0; cc <= c1; cc++) {
-                    double v = act_ld(x, (n * ch + cc) * inner + i);
+                    double v = rt_load_f64(x, (n * ch + cc) * inner + i);
                     s += v * v;
                 }
-                act_st(&out[0], base + i, act_ld(x, base + i) / pow(p->bias + k * s, p->beta));
+                rt_store_f64(&out[0], base + i,
+                             rt_load_f64(x, base + i) / pow(p->bias + k * s, p->beta),
+                             RT_STORE_TRUNC);
             }
         }
     return 0;
@@ -595,8 +538,7 @@ int rt_k_einsum(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
         double acc = 0.0;
         for (int64_t s = 0; s < nsum; s++) {
             double prod = 1.0;
-            for (int k = 0; k < p->nin; k++)
-                prod *= act_ld(&in[k], off[k]);
+            for (int k = 0; k < p->nin; k++) prod *= rt_load_f64(&in[k], off[k]);
             acc += prod;
             /* next combination of the summed labels (the odometer's inner part) */
             for (int l = L - 1; l >= p->nout; l--) {
@@ -609,7 +551,7 @@ int rt_k_einsum(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
                 idx[l] = 0;
             }
         }
-        act_st(&out[0], o, acc);
+        rt_store_f64(&out[0], o, acc, RT_STORE_TRUNC);
         for (int l = p->nout - 1; l >= 0; l--) {
             for (int k = 0; k < p->nin; k++)
                 off[k] += str[k][l];

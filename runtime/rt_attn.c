@@ -23,7 +23,7 @@
 
 #include "ir/ir.h"
 #include "runtime/onnxc_rt.h"
-#include "runtime/rt_halfconv.h"
+#include "runtime/rt_convert.h"
 #include "runtime/rt_params.h"
 
 /* 1 if dt is a float type these kernels accept. */
@@ -31,26 +31,15 @@ static int attn_float_type(int32_t dt) {
     return dt == IR_DT_FLOAT || dt == IR_DT_DOUBLE || dt == IR_DT_FLOAT16 || dt == IR_DT_BFLOAT16;
 }
 
-/* Element i of a float tensor, as float. */
+/* Element i of a float tensor, as float (every float type widens to double exactly). */
 static float attn_ld(const RtTensor *t, int64_t i) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: return ((const float *)t->data)[i];
-    case IR_DT_DOUBLE: return (float)((const double *)t->data)[i];
-    case IR_DT_FLOAT16: return rt_h2f(((const uint16_t *)t->data)[i]);
-    case IR_DT_BFLOAT16: return rt_bf2f(((const uint16_t *)t->data)[i]);
-    default: return 0.0f;
-    }
+    return (float)rt_load_f64(t, i);
 }
 
-/* Stores v as element i of a float tensor. */
+/* Stores v as element i of a float tensor (float widens to double exactly, so float16 and
+ * bfloat16 still round once, from float). */
 static void attn_st(RtTensor *t, int64_t i, float v) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: ((float *)t->data)[i] = v; break;
-    case IR_DT_DOUBLE: ((double *)t->data)[i] = v; break;
-    case IR_DT_FLOAT16: ((uint16_t *)t->data)[i] = rt_f2h(v); break;
-    case IR_DT_BFLOAT16: ((uint16_t *)t->data)[i] = rt_f2bf(v); break;
-    default: break;
-    }
+    rt_store_f64(t, i, v, RT_STORE_TRUNC);
 }
 
 /* 1 if optional tensor slot i is present. */

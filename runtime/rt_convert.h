@@ -35,9 +35,12 @@
 #ifndef ONNXC_RT_CONVERT_H
 #define ONNXC_RT_CONVERT_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "ir/ir.h"
+#include "runtime/onnxc_rt.h"
 #include "runtime/rt_halfconv.h"
 
 /* Round modes of Cast to FLOAT8E8M0 (the `round_mode` attribute). */
@@ -242,6 +245,210 @@ static inline uint8_t rt_wrap_small(uint64_t v, int bits, int is_signed) {
     if (is_signed && (u >> (bits - 1)))
         u |= ~m;
     return (uint8_t)u;
+}
+
+/* ------------------------------------------------------------ element access through double
+ * rt_load_f64 / rt_store_f64 read and write one element of any numeric tensor as a double.
+ * They switch on the element type; kernels call them with the tensor and the mode, so in
+ * generated code (constant RtTensors, constant mode) the switch folds to one case after
+ * inlining, and natively (constant folding) it costs a predictable branch per element. */
+
+/* How rt_store_f64 turns a double into an element (the family's semantics, always explicit):
+ *   RT_STORE_TRUNC  integers: truncate toward zero, saturate to the type's range (int64 to
+ *                   2^63 - 1024, the largest double below 2^63), NaN gives 0. Float types:
+ *                   (float)v, float16/bfloat16 through float. (act, signal, norm, attn)
+ *   RT_STORE_ROUND  as TRUNC, but integers round to nearest (nearbyint, ties to even in the
+ *                   default rounding mode) before saturating (interpolated values: vision).
+ *   RT_STORE_WRAP   C-cast semantics: integers truncate (rt_d2i64/rt_d2u64) and keep the low
+ *                   bits, bool is v != 0, float8/float4 encode saturating; float types as
+ *                   TRUNC (indexing family: Range, ConstantOfShape, EyeLike, ...).
+ *   RT_STORE_SAT    numpy saturate_cast: integers (bool and the sub-byte types included) round
+ *                   half to even and clip to the range (NaN gives 0), float/float16/bfloat16/
+ *                   float8/float4 clip to the largest finite value, encoded from the double in
+ *                   one rounding (NaN stays NaN) (quantization and Resize: image family).
+ * Sub-byte integers and FLOAT8E8M0 are written only by RT_STORE_SAT (E8M0 not even there);
+ * bool and float8/float4 only by WRAP and SAT. rt_store_f64 returns -1 when it wrote nothing. */
+enum { RT_STORE_TRUNC = 0, RT_STORE_ROUND = 1, RT_STORE_WRAP = 2, RT_STORE_SAT = 3 };
+
+/* 1 if rt_load_f64 gives a value for element type dt (every real numeric type and bool). */
+static inline int rt_f64_readable(int32_t dt) {
+    switch (dt) {
+    case IR_DT_UNDEFINED: case IR_DT_STRING: case IR_DT_COMPLEX64: case IR_DT_COMPLEX128:
+        return 0;
+    default: return dt > IR_DT_UNDEFINED && dt < IR_DT_COUNT;
+    }
+}
+
+/* Element i of an array of element type dt as double (exact, except integers beyond 2^53,
+ * which round); bool reads as 0/1; 0.0 for types rt_f64_readable rejects. */
+static inline double rt_load_f64_at(const void *p, int32_t dt, int64_t i) {
+    switch (dt) {
+    case IR_DT_FLOAT: return ((const float *)p)[i];
+    case IR_DT_DOUBLE: return ((const double *)p)[i];
+    case IR_DT_FLOAT16: return rt_h2f(((const uint16_t *)p)[i]);
+    case IR_DT_BFLOAT16: return rt_bf2f(((const uint16_t *)p)[i]);
+    case IR_DT_INT8: case IR_DT_INT4: case IR_DT_INT2: return ((const int8_t *)p)[i];
+    case IR_DT_INT16: return ((const int16_t *)p)[i];
+    case IR_DT_INT32: return ((const int32_t *)p)[i];
+    case IR_DT_INT64: return (double)((const int64_t *)p)[i];
+    case IR_DT_UINT8: case IR_DT_UINT4: case IR_DT_UINT2: return ((const uint8_t *)p)[i];
+    case IR_DT_UINT16: return ((const uint16_t *)p)[i];
+    case IR_DT_UINT32: return ((const uint32_t *)p)[i];
+    case IR_DT_UINT64: return (double)((const uint64_t *)p)[i];
+    case IR_DT_BOOL: return ((const uint8_t *)p)[i] != 0;
+    case IR_DT_FLOAT8E8M0: return rt_e8m0_decode(((const uint8_t *)p)[i]);
+    default: {
+        const RtFpFormat *f = rt_fp_format(dt);
+        return f ? rt_fp_decode(((const uint8_t *)p)[i], f) : 0.0;
+    }
+    }
+}
+
+/* Element i of tensor t as double (see rt_load_f64_at). */
+static inline double rt_load_f64(const RtTensor *t, int64_t i) {
+    return rt_load_f64_at(t->data, t->dtype, i);
+}
+
+/* Integer range [lo, hi] of element type dt as doubles; 0 if dt is not an integer or bool.
+ * hi of int64 is 2^63 (the double nearest INT64_MAX), of uint64 2^64. */
+static inline int rt_int_range(int32_t dt, double *lo, double *hi) {
+    switch (dt) {
+    case IR_DT_UINT8: *lo = 0; *hi = 255; return 1;
+    case IR_DT_INT8: *lo = -128; *hi = 127; return 1;
+    case IR_DT_UINT16: *lo = 0; *hi = 65535; return 1;
+    case IR_DT_INT16: *lo = -32768; *hi = 32767; return 1;
+    case IR_DT_INT32: *lo = -2147483648.0; *hi = 2147483647.0; return 1;
+    case IR_DT_INT64: *lo = -9223372036854775808.0; *hi = 9223372036854775807.0; return 1;
+    case IR_DT_UINT32: *lo = 0; *hi = 4294967295.0; return 1;
+    case IR_DT_UINT64: *lo = 0; *hi = 18446744073709551615.0; return 1;
+    case IR_DT_BOOL: *lo = 0; *hi = 1; return 1;
+    case IR_DT_UINT4: *lo = 0; *hi = 15; return 1;
+    case IR_DT_INT4: *lo = -8; *hi = 7; return 1;
+    case IR_DT_UINT2: *lo = 0; *hi = 3; return 1;
+    case IR_DT_INT2: *lo = -2; *hi = 1; return 1;
+    default: return 0;
+    }
+}
+
+/* double -> integer in [lo, hi] for RT_STORE_TRUNC / RT_STORE_ROUND: NaN gives 0, ROUND
+ * rounds to nearest first, then saturates, then truncates toward zero. `hi` must convert to
+ * int64 exactly (2^63 - 1024 for int64). */
+static inline int64_t rt_d2i_sat(double v, double lo, double hi, int mode) {
+    if (v != v)
+        return 0;
+    if (mode == RT_STORE_ROUND)
+        v = nearbyint(v);
+    if (v <= lo)
+        return (int64_t)lo;
+    if (v >= hi)
+        return (int64_t)hi;
+    return (int64_t)v;
+}
+
+/* RT_STORE_SAT: numpy saturate_cast of v into element i of type dt; -1 if dt has no value. */
+static inline int rt_store_sat_at(void *p, int32_t dt, int64_t i, double v) {
+    double lo, hi;
+    if (rt_int_range(dt, &lo, &hi)) {
+        v = v != v ? 0.0 : rt_round_half_even(v);
+        v = v < lo ? lo : v > hi ? hi : v;
+        switch (dt) {
+        case IR_DT_INT64: ((int64_t *)p)[i] = rt_d2i64(v); return 0;
+        case IR_DT_UINT64: ((uint64_t *)p)[i] = rt_d2u64(v); return 0;
+        case IR_DT_INT32: ((int32_t *)p)[i] = (int32_t)v; return 0;
+        case IR_DT_UINT32: ((uint32_t *)p)[i] = (uint32_t)v; return 0;
+        case IR_DT_UINT16: ((uint16_t *)p)[i] = (uint16_t)v; return 0;
+        case IR_DT_INT16: ((int16_t *)p)[i] = (int16_t)v; return 0;
+        case IR_DT_INT8: case IR_DT_INT4: case IR_DT_INT2: ((int8_t *)p)[i] = (int8_t)v; return 0;
+        default: ((uint8_t *)p)[i] = (uint8_t)v; return 0;
+        }
+    }
+    switch (dt) {
+    case IR_DT_DOUBLE: ((double *)p)[i] = v; return 0;
+    case IR_DT_FLOAT:
+        if (v > 3.4028234663852886e38)
+            v = 3.4028234663852886e38;
+        if (v < -3.4028234663852886e38)
+            v = -3.4028234663852886e38;
+        ((float *)p)[i] = (float)v;
+        return 0;
+    case IR_DT_FLOAT16: ((uint16_t *)p)[i] = (uint16_t)rt_fp_encode(v, &rt_fmt_f16, 1); return 0;
+    case IR_DT_BFLOAT16: ((uint16_t *)p)[i] = (uint16_t)rt_fp_encode(v, &rt_fmt_bf16, 1); return 0;
+    default: {
+        const RtFpFormat *f = rt_fp_format(dt);
+        if (!f)
+            return -1;
+        ((uint8_t *)p)[i] = (uint8_t)rt_fp_encode(v, f, 1);
+        return 0;
+    }
+    }
+}
+
+/* Stores v as element i of an array of element type dt, converted as `mode` says (see the
+ * RT_STORE_* modes above). Returns 0, or -1 if the mode does not write type dt. */
+static inline int rt_store_f64_at(void *p, int32_t dt, int64_t i, double v, int mode) {
+    if (mode == RT_STORE_SAT)
+        return rt_store_sat_at(p, dt, i, v);
+    int wrap = mode == RT_STORE_WRAP;
+    switch (dt) {
+    case IR_DT_FLOAT: ((float *)p)[i] = (float)v; return 0;
+    case IR_DT_DOUBLE: ((double *)p)[i] = v; return 0;
+    case IR_DT_FLOAT16: ((uint16_t *)p)[i] = rt_f2h((float)v); return 0;
+    case IR_DT_BFLOAT16: ((uint16_t *)p)[i] = rt_f2bf((float)v); return 0;
+    case IR_DT_INT8:
+        ((int8_t *)p)[i] = (int8_t)(wrap ? rt_d2i64(v) : rt_d2i_sat(v, -128.0, 127.0, mode));
+        return 0;
+    case IR_DT_INT16:
+        ((int16_t *)p)[i] =
+            (int16_t)(wrap ? rt_d2i64(v) : rt_d2i_sat(v, -32768.0, 32767.0, mode));
+        return 0;
+    case IR_DT_INT32:
+        ((int32_t *)p)[i] =
+            (int32_t)(wrap ? rt_d2i64(v) : rt_d2i_sat(v, -2147483648.0, 2147483647.0, mode));
+        return 0;
+    case IR_DT_INT64:
+        ((int64_t *)p)[i] =
+            wrap ? rt_d2i64(v)
+                 : rt_d2i_sat(v, -9223372036854775808.0, 9223372036854774784.0, mode);
+        return 0;
+    case IR_DT_UINT8:
+        ((uint8_t *)p)[i] =
+            (uint8_t)(wrap ? rt_d2u64(v) : (uint64_t)rt_d2i_sat(v, 0.0, 255.0, mode));
+        return 0;
+    case IR_DT_UINT16:
+        ((uint16_t *)p)[i] =
+            (uint16_t)(wrap ? rt_d2u64(v) : (uint64_t)rt_d2i_sat(v, 0.0, 65535.0, mode));
+        return 0;
+    case IR_DT_UINT32:
+        ((uint32_t *)p)[i] =
+            (uint32_t)(wrap ? rt_d2u64(v) : (uint64_t)rt_d2i_sat(v, 0.0, 4294967295.0, mode));
+        return 0;
+    case IR_DT_UINT64:
+        if (wrap)
+            ((uint64_t *)p)[i] = rt_d2u64(v);
+        else
+            ((uint64_t *)p)[i] = !(v > 0)                      ? 0u
+                                 : v >= 18446744073709551615.0 ? UINT64_MAX
+                                 : mode == RT_STORE_ROUND      ? (uint64_t)nearbyint(v)
+                                                               : (uint64_t)v;
+        return 0;
+    case IR_DT_BOOL:
+        if (!wrap)
+            return -1;
+        ((uint8_t *)p)[i] = v != 0;
+        return 0;
+    default: {
+        const RtFpFormat *f = wrap ? rt_fp_format(dt) : NULL;
+        if (!f)
+            return -1;
+        ((uint8_t *)p)[i] = (uint8_t)rt_fp_encode(v, f, 1);
+        return 0;
+    }
+    }
+}
+
+/* Stores v as element i of tensor t (see rt_store_f64_at). */
+static inline int rt_store_f64(const RtTensor *t, int64_t i, double v, int mode) {
+    return rt_store_f64_at(t->data, t->dtype, i, v, mode);
 }
 
 #endif

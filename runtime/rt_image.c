@@ -27,85 +27,9 @@
 #include "runtime/rt_convert.h"
 #include "runtime/rt_params.h"
 
-/* ------------------------------------------------------------------ element access helpers */
-
-/* Element i of a numeric tensor of ONNX type dt as a double (0 for types without a value). */
-static double img_load(const void *p, int32_t dt, int64_t i) {
-    switch (dt) {
-    case 1: return ((const float *)p)[i];
-    case 11: return ((const double *)p)[i];
-    case 10: return rt_h2f(((const uint16_t *)p)[i]);
-    case 16: return rt_bf2f(((const uint16_t *)p)[i]);
-    case 2: case 9: case 21: case 25: return ((const uint8_t *)p)[i];
-    case 3: case 22: case 26: return ((const int8_t *)p)[i];
-    case 4: return ((const uint16_t *)p)[i];
-    case 5: return ((const int16_t *)p)[i];
-    case 6: return ((const int32_t *)p)[i];
-    case 7: return (double)((const int64_t *)p)[i];
-    case 12: return ((const uint32_t *)p)[i];
-    case 13: return (double)((const uint64_t *)p)[i];
-    case 24: return rt_e8m0_decode(((const uint8_t *)p)[i]);
-    default: {
-        const RtFpFormat *f = rt_fp_format(dt);
-        return f ? rt_fp_decode(((const uint8_t *)p)[i], f) : 0.0;
-    }
-    }
-}
-
-/* Range of an integer element type; 0 if dt is not one. */
-static int img_int_range(int32_t dt, double *lo, double *hi) {
-    switch (dt) {
-    case 2: *lo = 0; *hi = 255; return 1;
-    case 3: *lo = -128; *hi = 127; return 1;
-    case 4: *lo = 0; *hi = 65535; return 1;
-    case 5: *lo = -32768; *hi = 32767; return 1;
-    case 6: *lo = -2147483648.0; *hi = 2147483647.0; return 1;
-    case 7: *lo = -9223372036854775808.0; *hi = 9223372036854775807.0; return 1;
-    case 12: *lo = 0; *hi = 4294967295.0; return 1;
-    case 13: *lo = 0; *hi = 18446744073709551615.0; return 1;
-    case 9: *lo = 0; *hi = 1; return 1;
-    case 21: *lo = 0; *hi = 15; return 1;
-    case 22: *lo = -8; *hi = 7; return 1;
-    case 25: *lo = 0; *hi = 3; return 1;
-    case 26: *lo = -2; *hi = 1; return 1;
-    default: return 0;
-    }
-}
-
-/* Stores v into element i with numpy-style saturate_cast: integers round half to even and clip
- * (NaN gives 0), floats clip to the largest finite value (NaN stays NaN). */
-static void img_store_sat(void *p, int32_t dt, int64_t i, double v) {
-    double lo, hi;
-    if (img_int_range(dt, &lo, &hi)) {
-        v = v != v ? 0.0 : rt_round_half_even(v);
-        v = v < lo ? lo : v > hi ? hi : v;
-        switch (dt) {
-        case 7: ((int64_t *)p)[i] = rt_d2i64(v); return;
-        case 13: ((uint64_t *)p)[i] = rt_d2u64(v); return;
-        case 6: ((int32_t *)p)[i] = (int32_t)v; return;
-        case 12: ((uint32_t *)p)[i] = (uint32_t)v; return;
-        case 4: ((uint16_t *)p)[i] = (uint16_t)v; return;
-        case 5: ((int16_t *)p)[i] = (int16_t)v; return;
-        case 3: case 22: case 26: ((int8_t *)p)[i] = (int8_t)v; return;
-        default: ((uint8_t *)p)[i] = (uint8_t)v; return;
-        }
-    }
-    switch (dt) {
-    case 11: ((double *)p)[i] = v; return;
-    case 1:
-        if (v > 3.4028234663852886e38) v = 3.4028234663852886e38;
-        if (v < -3.4028234663852886e38) v = -3.4028234663852886e38;
-        ((float *)p)[i] = (float)v;
-        return;
-    case 10: ((uint16_t *)p)[i] = (uint16_t)rt_fp_encode(v, &rt_fmt_f16, 1); return;
-    case 16: ((uint16_t *)p)[i] = (uint16_t)rt_fp_encode(v, &rt_fmt_bf16, 1); return;
-    default: {
-        const RtFpFormat *f = rt_fp_format(dt);
-        if (f) ((uint8_t *)p)[i] = (uint8_t)rt_fp_encode(v, f, 1);
-        return;
-    }
-    }
-}
+/* ------------------------------------------------------------------ helpers
+ * Elements are read and written through rt_load_f64_at / rt_store_f64_at (runtime/rt_convert.h;
+ * stores use RT_STORE_SAT, numpy saturate_cast). */
 
 /* Product of dims [from, to) of t; -1 on negative dims or overflow. */
 static int64_t img_span(const RtTensor *t, int from, int to) {
@@ -258,7 +182,7 @@ static int resize_gather(RtCtx *ctx, const RtResizeParams *p, const RtTensor *x,
     }
     unsigned char fill[16] = {0};
     if (p->coord == RT_RESIZE_TF_CROP && es <= sizeof fill && x->dtype != 8)
-        img_store_sat(fill, x->dtype, 0, p->extrapolation);
+        rt_store_f64_at(fill, x->dtype, 0, p->extrapolation, RT_STORE_SAT);
     const unsigned char *xb = x->data;
     unsigned char *yb = y->data;
     for (int64_t e = 0; e < ny; e++) {
@@ -306,7 +230,7 @@ static int resize_interp(RtCtx *ctx, const RtResizeParams *p, const RtTensor *x,
         free(b0); free(b1); free(w); free(ix);
         return rt_fail(ctx, ONNXC_ERR_NOMEM, "Resize: out of memory");
     }
-    for (int64_t e = 0; e < nx; e++) b0[e] = img_load(x->data, x->dtype, e);
+    for (int64_t e = 0; e < nx; e++) b0[e] = rt_load_f64_at(x->data, x->dtype, e);
     for (int d = 0; d < r; d++) dims[d] = x->dims[d];
     for (int k = 0; k < p->naxes; k++) {
         int a = p->axes[k];
@@ -356,7 +280,7 @@ static int resize_interp(RtCtx *ctx, const RtResizeParams *p, const RtTensor *x,
         b1 = tmp;
     }
     int64_t ny = img_span(y, 0, r);
-    for (int64_t e = 0; e < ny; e++) img_store_sat(y->data, y->dtype, e, b0[e]);
+    for (int64_t e = 0; e < ny; e++) rt_store_f64_at(y->data, y->dtype, e, b0[e], RT_STORE_SAT);
     free(b0); free(b1); free(w); free(ix);
     return 0;
 }
@@ -374,8 +298,8 @@ static int resize_runtime(RtCtx *ctx, const RtResizeParams *p, const RtTensor *i
         for (int i = 0; i < na; i++) {
             int a = p->axes[i];
             if (a < 0 || a >= r) return rt_fail(ctx, ONNXC_ERR_SHAPE, "Resize: bad axis");
-            lp->roi_start[a] = img_load(in[1].data, in[1].dtype, i);
-            lp->roi_end[a] = img_load(in[1].data, in[1].dtype, na + i);
+            lp->roi_start[a] = rt_load_f64_at(in[1].data, in[1].dtype, i);
+            lp->roi_end[a] = rt_load_f64_at(in[1].data, in[1].dtype, na + i);
         }
         if (!mode) return 0;
     }
@@ -386,14 +310,14 @@ static int resize_runtime(RtCtx *ctx, const RtResizeParams *p, const RtTensor *i
     for (int i = 0; i < na; i++) {
         int a = p->axes[i];
         if (a < 0 || a >= r) return rt_fail(ctx, ONNXC_ERR_SHAPE, "Resize: bad axis");
-        double v = img_load(in[slot].data, in[slot].dtype, i), s = v / (double)x->dims[a];
+        double v = rt_load_f64_at(in[slot].data, in[slot].dtype, i), s = v / (double)x->dims[a];
         if (mode == 4 && s < k) k = s;
         if (mode == 5 && s > k) k = s;
     }
     lp->naxes = 0;
     for (int i = 0; i < na; i++) {
         int a = p->axes[i];
-        double v = img_load(in[slot].data, in[slot].dtype, i), in_d = (double)x->dims[a];
+        double v = rt_load_f64_at(in[slot].data, in[slot].dtype, i), in_d = (double)x->dims[a];
         int64_t o;
         if (mode < 3) {
             if (!(v > 0.0) || v > 1e9) return rt_fail(ctx, ONNXC_ERR_RUNTIME, "Resize: bad scale");
@@ -523,7 +447,7 @@ int rt_k_quantize_linear(RtCtx *ctx, const void *params, const RtTensor *in, int
     if (img_span(y, 0, y->rank) != img_span(x, 0, x->rank) || (zp && zp->dtype != yt))
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "QuantizeLinear: y does not match x / zero point");
     double lo, hi;
-    int is_int = img_int_range(yt, &lo, &hi);
+    int is_int = rt_int_range(yt, &lo, &hi);
     const RtFpFormat *f = rt_fp_format(yt);
     if (!is_int && !f) return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "QuantizeLinear: bad type");
     for (int64_t o = 0; o < g.outer; o++)
@@ -531,7 +455,8 @@ int rt_k_quantize_linear(RtCtx *ctx, const void *params, const RtTensor *in, int
             for (int64_t i = 0; i < g.inner; i++) {
                 int64_t e = (o * g.dlen + a) * g.inner + i;
                 int64_t si = o * g.mo + (a / g.blk) * g.ma + i * g.mi;
-                double xv = img_load(x->data, x->dtype, e), sv = img_load(s->data, s->dtype, si);
+                double xv = rt_load_f64_at(x->data, x->dtype, e),
+                       sv = rt_load_f64_at(s->data, s->dtype, si);
                 double q;
                 switch (p->precision) {
                 case 1: q = (float)xv / (float)sv; break;
@@ -539,11 +464,11 @@ int rt_k_quantize_linear(RtCtx *ctx, const void *params, const RtTensor *in, int
                 case 16: q = rt_bf2f(rt_f2bf((float)xv / (float)sv)); break;
                 default: q = xv / sv; break;
                 }
-                double z = zp ? img_load(zp->data, yt, si) : 0.0;
+                double z = zp ? rt_load_f64_at(zp->data, yt, si) : 0.0;
                 if (is_int) {
                     q = q != q ? 0.0 : rt_round_half_even(q);
                     q = q < -2147483648.0 ? -2147483648.0 : q > 2147483647.0 ? 2147483647.0 : q;
-                    img_store_sat(y->data, yt, e, q + z);
+                    rt_store_f64_at(y->data, yt, e, q + z, RT_STORE_SAT);
                 } else {
                     if (z != 0.0 || yt == 23) q += z;
                     ((uint8_t *)y->data)[e] = (uint8_t)rt_fp_encode(q, f, yt == 23 || p->saturate);
@@ -566,15 +491,15 @@ int rt_k_dequantize_linear(RtCtx *ctx, const void *params, const RtTensor *in, i
     if (img_span(y, 0, y->rank) != img_span(x, 0, x->rank) || (zp && zp->dtype != x->dtype))
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "DequantizeLinear: y does not match x / zero point");
     double lo, hi;
-    if (!img_int_range(x->dtype, &lo, &hi)) zp = NULL; /* float8/float4: no zero point */
+    if (!rt_int_range(x->dtype, &lo, &hi)) zp = NULL; /* float8/float4: no zero point */
     for (int64_t o = 0; o < g.outer; o++)
         for (int64_t a = 0; a < g.dlen; a++)
             for (int64_t i = 0; i < g.inner; i++) {
                 int64_t e = (o * g.dlen + a) * g.inner + i;
                 int64_t si = o * g.mo + (a / g.blk) * g.ma + i * g.mi;
-                float xv = (float)img_load(x->data, x->dtype, e);
-                if (zp) xv -= (float)img_load(zp->data, zp->dtype, si);
-                float v = xv * (float)img_load(s->data, s->dtype, si);
+                float xv = (float)rt_load_f64_at(x->data, x->dtype, e);
+                if (zp) xv -= (float)rt_load_f64_at(zp->data, zp->dtype, si);
+                float v = xv * (float)rt_load_f64_at(s->data, s->dtype, si);
                 switch (y->dtype) {
                 case 10: ((uint16_t *)y->data)[e] = rt_f2h(v); break;
                 case 16: ((uint16_t *)y->data)[e] = rt_f2bf(v); break;
@@ -733,7 +658,7 @@ static inline int32_t img_q(const void *p, int32_t dt, int64_t i) {
 static double img_param(const RtTensor *t, int64_t k, double dflt) {
     if (!t) return dflt;
     int64_t n = img_span(t, 0, t->rank);
-    return img_load(t->data, t->dtype, n > 1 ? k : 0);
+    return rt_load_f64_at(t->data, t->dtype, n > 1 ? k : 0);
 }
 
 /* Requantisation multiplier a * b / c rounded like the scales' type (float32, float16). */
@@ -837,7 +762,9 @@ int rt_k_matmul_integer(RtCtx *ctx, const void *params, const RtTensor *in, int 
 }
 
 /* Writes acc * mult[k] + zp[k] rounded half to even and clipped to y's type. */
-static void img_requant(RtTensor *y, int64_t e, double v) { img_store_sat(y->data, y->dtype, e, v); }
+static void img_requant(RtTensor *y, int64_t e, double v) {
+    rt_store_f64_at(y->data, y->dtype, e, v, RT_STORE_SAT);
+}
 
 int rt_k_qlinear_matmul(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
                         RtTensor *out, int nout) {
@@ -861,8 +788,8 @@ int rt_k_qlinear_matmul(RtCtx *ctx, const void *params, const RtTensor *in, int 
         int64_t na = img_span(&in[1], 0, in[1].rank), nb = img_span(&in[4], 0, in[4].rank);
         for (int64_t e = 0; e < ny; e++) {
             int64_t j = n ? e % n : 0, i = n ? (e / n) % (m ? m : 1) : 0;
-            double mult = img_mult(img_load(in[1].data, in[1].dtype, na > 1 ? i : 0),
-                                   img_load(in[4].data, in[4].dtype, nb > 1 ? j : 0),
+            double mult = img_mult(rt_load_f64_at(in[1].data, in[1].dtype, na > 1 ? i : 0),
+                                   rt_load_f64_at(in[4].data, in[4].dtype, nb > 1 ? j : 0),
                                    img_param(&in[6], 0, 1.0), in[1].dtype);
             img_requant(y, e, (double)acc[e] * mult + img_param(yzp, 0, 0.0));
         }
@@ -957,7 +884,7 @@ int rt_k_qlinear_conv(RtCtx *ctx, const void *params, const RtTensor *in, int ni
             int32_t a = (int32_t)((uint32_t)acc[e] +
                                   (uint32_t)(bias ? ((const int32_t *)bias->data)[ch] : 0));
             double mult = img_mult(img_param(&in[1], 0, 1.0),
-                                   img_load(in[4].data, in[4].dtype, nws > 1 ? ch : 0),
+                                   rt_load_f64_at(in[4].data, in[4].dtype, nws > 1 ? ch : 0),
                                    img_param(&in[6], 0, 1.0), in[1].dtype);
             img_requant(y, e, (double)a * mult + img_param(yzp, 0, 0.0));
         }
@@ -983,7 +910,8 @@ static int convt_half(RtCtx *ctx, const void *params, const RtTensor *in, int ni
             break;
         }
         if (i < nin) {
-            for (int64_t k = 0; k < n; k++) buf[i][k] = (float)img_load(t->data, t->dtype, k);
+            for (int64_t k = 0; k < n; k++)
+                buf[i][k] = (float)rt_load_f64_at(t->data, t->dtype, k);
             fin[i].data = buf[i];
             fin[i].dtype = 1;
         } else {

@@ -21,6 +21,7 @@
 
 #include "runtime/onnxc_rt.h"
 #include "runtime/rt_convert.h"
+#include "runtime/rt_copy.h"
 #include "runtime/rt_params.h"
 
 #define MAXR RT_INDEX_MAX_RANK
@@ -60,56 +61,24 @@ static int int_scalar(const RtTensor *t, int64_t *v) {
     return 0;
 }
 
-/* Element k of any numeric tensor as a double; -1 for types without a numeric value. */
-static int load_f64(const RtTensor *t, int64_t k, double *v) {
-    const void *p = t->data;
-    switch (t->dtype) {
-    case T_FLOAT: *v = ((const float *)p)[k]; return 0;
-    case T_DOUBLE: *v = ((const double *)p)[k]; return 0;
-    case T_UINT8: *v = ((const uint8_t *)p)[k]; return 0;
-    case T_INT8: *v = ((const int8_t *)p)[k]; return 0;
-    case T_UINT16: *v = ((const uint16_t *)p)[k]; return 0;
-    case T_INT16: *v = ((const int16_t *)p)[k]; return 0;
-    case T_INT32: *v = ((const int32_t *)p)[k]; return 0;
-    case T_INT64: *v = (double)((const int64_t *)p)[k]; return 0;
-    case T_UINT32: *v = ((const uint32_t *)p)[k]; return 0;
-    case T_UINT64: *v = (double)((const uint64_t *)p)[k]; return 0;
-    case T_BOOL: *v = ((const uint8_t *)p)[k] != 0; return 0;
-    case T_FLOAT16: *v = rt_h2f(((const uint16_t *)p)[k]); return 0;
-    case T_BFLOAT16: *v = rt_bf2f(((const uint16_t *)p)[k]); return 0;
-    default: {
-        const RtFpFormat *f = rt_fp_format(t->dtype);
-        if (!f) return -1;
-        *v = rt_fp_decode(((const uint8_t *)p)[k], f);
-        return 0;
-    }
-    }
+/* 1 if this family reads and writes type dt through double: the numeric types and bool, not
+ * the sub-byte integers or FLOAT8E8M0 (their kernels refuse those). */
+static int f64_type(int dt) {
+    return rt_f64_readable(dt) && dt != IR_DT_UINT4 && dt != IR_DT_INT4 && dt != IR_DT_UINT2 &&
+           dt != IR_DT_INT2 && dt != IR_DT_FLOAT8E8M0;
 }
 
-/* Stores v as one element of type dtype at p (integers truncate, float8 saturates); -1 for
- * types without a numeric value. */
+/* Element k of any numeric tensor as a double; -1 for types without a numeric value. */
+static int load_f64(const RtTensor *t, int64_t k, double *v) {
+    if (!f64_type(t->dtype)) return -1;
+    *v = rt_load_f64(t, k);
+    return 0;
+}
+
+/* Stores v as one element of type dtype at p (integers truncate and wrap, float8 saturates:
+ * RT_STORE_WRAP); -1 for types without a numeric value. */
 static int store_f64(void *p, int dtype, double v) {
-    switch (dtype) {
-    case T_FLOAT: *(float *)p = (float)v; return 0;
-    case T_DOUBLE: *(double *)p = v; return 0;
-    case T_UINT8: *(uint8_t *)p = (uint8_t)rt_d2u64(v); return 0;
-    case T_INT8: *(int8_t *)p = (int8_t)rt_d2i64(v); return 0;
-    case T_UINT16: *(uint16_t *)p = (uint16_t)rt_d2u64(v); return 0;
-    case T_INT16: *(int16_t *)p = (int16_t)rt_d2i64(v); return 0;
-    case T_INT32: *(int32_t *)p = (int32_t)rt_d2i64(v); return 0;
-    case T_INT64: *(int64_t *)p = rt_d2i64(v); return 0;
-    case T_UINT32: *(uint32_t *)p = (uint32_t)rt_d2u64(v); return 0;
-    case T_UINT64: *(uint64_t *)p = rt_d2u64(v); return 0;
-    case T_BOOL: *(uint8_t *)p = v != 0; return 0;
-    case T_FLOAT16: *(uint16_t *)p = rt_f2h((float)v); return 0;
-    case T_BFLOAT16: *(uint16_t *)p = rt_f2bf((float)v); return 0;
-    default: {
-        const RtFpFormat *f = rt_fp_format(dtype);
-        if (!f) return -1;
-        *(uint8_t *)p = (uint8_t)rt_fp_encode(v, f, 1);
-        return 0;
-    }
-    }
+    return rt_store_f64_at(p, dtype, 0, v, RT_STORE_WRAP);
 }
 
 /* Row-major strides (in elements) of dims[0..r). */
@@ -118,42 +87,6 @@ static void strides_of(int r, const int64_t *dims, int64_t *st) {
     for (int i = r - 1; i >= 0; i--) {
         st[i] = s;
         s *= dims[i];
-    }
-}
-
-/* Copies n elements of size es from src (stride sstride elements, may be 0 or negative) to
- * contiguous dst. */
-static void copy_run(char *dst, const char *src, int64_t n, int64_t sstride, size_t es) {
-    if (sstride == 1) {
-        memcpy(dst, src, (size_t)n * es);
-        return;
-    }
-    switch (es) {
-    case 1:
-        for (int64_t i = 0; i < n; i++) dst[i] = src[i * sstride];
-        break;
-    case 2: {
-        uint16_t *d = (uint16_t *)dst;
-        const uint16_t *s = (const uint16_t *)src;
-        for (int64_t i = 0; i < n; i++) d[i] = s[i * sstride];
-        break;
-    }
-    case 4: {
-        uint32_t *d = (uint32_t *)dst;
-        const uint32_t *s = (const uint32_t *)src;
-        for (int64_t i = 0; i < n; i++) d[i] = s[i * sstride];
-        break;
-    }
-    case 8: {
-        uint64_t *d = (uint64_t *)dst;
-        const uint64_t *s = (const uint64_t *)src;
-        for (int64_t i = 0; i < n; i++) d[i] = s[i * sstride];
-        break;
-    }
-    default:
-        for (int64_t i = 0; i < n; i++)
-            memcpy(dst + (size_t)i * es, src + (i * sstride) * (int64_t)es, es);
-        break;
     }
 }
 
@@ -184,34 +117,6 @@ static void fill_elems(char *dst, const void *val, int64_t n, size_t es) {
     default:
         for (int64_t i = 0; i < n; i++) memcpy(dst + (size_t)i * es, val, es);
         break;
-    }
-}
-
-/* Writes the r-dim output `dims` in row-major order to dst; output element o reads
- * src[base + sum_d o_d * stride[d]] (element units; strides may be 0 or negative). The caller
- * has checked that every such offset lies inside src. Used by Slice, Expand, Tile and
- * DepthToSpace/SpaceToDepth, which are all strided views of their input. */
-static void strided_gather(char *dst, const char *src, int r, const int64_t *dims,
-                           const int64_t *stride, int64_t base, size_t es) {
-    int64_t total = 1;
-    for (int i = 0; i < r; i++) total *= dims[i];
-    if (total == 0) return;
-    if (r == 0) {
-        memcpy(dst, src + base * (int64_t)es, es);
-        return;
-    }
-    int64_t inner = dims[r - 1];
-    int64_t idx[2 * MAXR] = {0}; /* odometer over dims 0..r-2 */
-    int64_t off = base;
-    for (int64_t done = 0; done < total; done += inner) {
-        copy_run(dst + (size_t)done * es, src + off * (int64_t)es, inner, stride[r - 1], es);
-        for (int i = r - 2; i >= 0; i--) {
-            idx[i]++;
-            off += stride[i];
-            if (idx[i] < dims[i]) break;
-            off -= idx[i] * stride[i];
-            idx[i] = 0;
-        }
     }
 }
 
@@ -569,7 +474,7 @@ int rt_k_slice(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTe
         vst[d] = step[d] * st[d];
     }
     if (rt_numel(&out[0]) == 0) return 0;
-    strided_gather(out[0].data, x->data, r, out[0].dims, vst, base, rt_dtype_size(x->dtype));
+    rt_strided_gather(out[0].data, x->data, r, out[0].dims, vst, base, rt_dtype_size(x->dtype));
     return 0;
 }
 
@@ -659,7 +564,7 @@ int rt_k_expand(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
         vst[i] = (ia < 0 || x->dims[ia] == 1) ? 0 : st[ia];
     }
     if (rt_numel(y) == 0) return 0;
-    strided_gather(y->data, x->data, R, y->dims, vst, 0, rt_dtype_size(x->dtype));
+    rt_strided_gather(y->data, x->data, R, y->dims, vst, 0, rt_dtype_size(x->dtype));
     return 0;
 }
 
@@ -689,7 +594,7 @@ int rt_k_tile(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTen
         dims2[2 * i + 1] = x->dims[i];
         vst[2 * i + 1] = st[i];
     }
-    strided_gather(y->data, x->data, 2 * r, dims2, vst, 0, rt_dtype_size(x->dtype));
+    rt_strided_gather(y->data, x->data, 2 * r, dims2, vst, 0, rt_dtype_size(x->dtype));
     return 0;
 }
 
@@ -1266,6 +1171,6 @@ int rt_k_depth_space(RtCtx *ctx, const void *params, const RtTensor *in, int nin
     if (!dims_equal(y, 4, want))
         return rt_fail(ctx, ONNXC_ERR_SHAPE, "DepthToSpace: output shape does not match");
     if (rt_numel(y) == 0) return 0;
-    strided_gather(y->data, x->data, 6, dims, vst, 0, rt_dtype_size(x->dtype));
+    rt_strided_gather(y->data, x->data, 6, dims, vst, 0, rt_dtype_size(x->dtype));
     return 0;
 }

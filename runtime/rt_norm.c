@@ -13,7 +13,7 @@
 
 #include "ir/ir.h"
 #include "runtime/onnxc_rt.h"
-#include "runtime/rt_halfconv.h"
+#include "runtime/rt_convert.h"
 #include "runtime/rt_params.h"
 
 #define ID(x) (x)
@@ -23,34 +23,23 @@ static int norm_float_type(int32_t dt) {
     return dt == IR_DT_FLOAT || dt == IR_DT_DOUBLE || dt == IR_DT_FLOAT16 || dt == IR_DT_BFLOAT16;
 }
 
-/* Element i of a float-typed tensor as double (type checked by norm_float_type). */
-static double load_d(const RtTensor *t, int64_t i) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: return ((const float *)t->data)[i];
-    case IR_DT_DOUBLE: return ((const double *)t->data)[i];
-    case IR_DT_FLOAT16: return rt_h2f(((const uint16_t *)t->data)[i]);
-    case IR_DT_BFLOAT16: return rt_bf2f(((const uint16_t *)t->data)[i]);
-    default: return 0.0;
-    }
-}
-
 /* ---------------------------------------------------------------- BatchNormalization */
 
 /* y[o, c, i] = (x[o, c, i] - mean) * s + b for one channel c over `inner` elements. */
-#define BN_LOOP(T, CT, LD, ST)                                                      \
-    do {                                                                            \
-        const T *x_ = (const T *)in[0].data;                                        \
-        T *y_ = (T *)out[0].data;                                                   \
-        for (int64_t o_ = 0; o_ < outer; o_++)                                      \
-            for (int64_t c_ = 0; c_ < ch; c_++) {                                   \
-                double sd_ = load_d(&in[1], c_) /                                   \
-                             sqrt(load_d(&in[4], c_) + pp->epsilon);                \
-                CT s_ = (CT)sd_, b_ = (CT)load_d(&in[2], c_);                        \
-                CT m_ = (CT)load_d(&in[3], c_);                                     \
-                int64_t base_ = (o_ * ch + c_) * inner;                             \
-                for (int64_t i_ = 0; i_ < inner; i_++)                              \
-                    y_[base_ + i_] = ST(((CT)LD(x_[base_ + i_]) - m_) * s_ + b_);   \
-            }                                                                       \
+#define BN_LOOP(T, CT, LD, ST)                                                                     \
+    do {                                                                                           \
+        const T *x_ = (const T *)in[0].data;                                                       \
+        T *y_ = (T *)out[0].data;                                                                  \
+        for (int64_t o_ = 0; o_ < outer; o_++)                                                     \
+            for (int64_t c_ = 0; c_ < ch; c_++) {                                                  \
+                double sd_ =                                                                       \
+                    rt_load_f64(&in[1], c_) / sqrt(rt_load_f64(&in[4], c_) + pp->epsilon);         \
+                CT s_ = (CT)sd_, b_ = (CT)rt_load_f64(&in[2], c_);                                 \
+                CT m_ = (CT)rt_load_f64(&in[3], c_);                                               \
+                int64_t base_ = (o_ * ch + c_) * inner;                                            \
+                for (int64_t i_ = 0; i_ < inner; i_++)                                             \
+                    y_[base_ + i_] = ST(((CT)LD(x_[base_ + i_]) - m_) * s_ + b_);                  \
+            }                                                                                      \
     } while (0)
 
 int rt_k_batchnorm(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,
@@ -91,17 +80,6 @@ int rt_k_batchnorm(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
     return 0;
 }
 
-/* Stores v as element i of a float-typed tensor. */
-static void store_d(const RtTensor *t, int64_t i, double v) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: ((float *)t->data)[i] = (float)v; break;
-    case IR_DT_DOUBLE: ((double *)t->data)[i] = v; break;
-    case IR_DT_FLOAT16: ((uint16_t *)t->data)[i] = rt_f2h((float)v); break;
-    case IR_DT_BFLOAT16: ((uint16_t *)t->data)[i] = rt_f2bf((float)v); break;
-    default: break;
-    }
-}
-
 /* Training mode: per channel c, batch mean m and population variance v over (n, spatial) in
  * double (two passes); y = (x - m) / sqrt(v + epsilon) * scale + bias; running statistics
  * out[1] = mean * momentum + m * (1 - momentum), out[2] likewise with var and v. */
@@ -140,24 +118,28 @@ int rt_k_batchnorm_train(RtCtx *ctx, const void *params, const RtTensor *in, int
         double sum = 0, sq = 0;
         for (int64_t o = 0; o < outer; o++)
             for (int64_t i = 0; i < inner; i++)
-                sum += load_d(&in[0], (o * ch + c) * inner + i);
+                sum += rt_load_f64(&in[0], (o * ch + c) * inner + i);
         double m = cnt > 0 ? sum / cnt : 0.0;
         for (int64_t o = 0; o < outer; o++)
             for (int64_t i = 0; i < inner; i++) {
-                double e = load_d(&in[0], (o * ch + c) * inner + i) - m;
+                double e = rt_load_f64(&in[0], (o * ch + c) * inner + i) - m;
                 sq += e * e;
             }
         double v = cnt > 0 ? sq / cnt : 0.0;
-        double s = load_d(&in[1], c) / sqrt(v + pp->epsilon), b = load_d(&in[2], c);
+        double s = rt_load_f64(&in[1], c) / sqrt(v + pp->epsilon), b = rt_load_f64(&in[2], c);
         for (int64_t o = 0; o < outer; o++)
             for (int64_t i = 0; i < inner; i++) {
                 int64_t k = (o * ch + c) * inner + i;
-                store_d(&out[0], k, (load_d(&in[0], k) - m) * s + b);
+                rt_store_f64(&out[0], k, (rt_load_f64(&in[0], k) - m) * s + b, RT_STORE_TRUNC);
             }
         if (nout > 1 && out[1].rank >= 0 && out[1].data)
-            store_d(&out[1], c, load_d(&in[3], c) * pp->momentum + m * (1.0 - pp->momentum));
+            rt_store_f64(&out[1], c,
+                         rt_load_f64(&in[3], c) * pp->momentum + m * (1.0 - pp->momentum),
+                         RT_STORE_TRUNC);
         if (nout > 2 && out[2].rank >= 0 && out[2].data)
-            store_d(&out[2], c, load_d(&in[4], c) * pp->momentum + v * (1.0 - pp->momentum));
+            rt_store_f64(&out[2], c,
+                         rt_load_f64(&in[4], c) * pp->momentum + v * (1.0 - pp->momentum),
+                         RT_STORE_TRUNC);
     }
     return 0;
 }

@@ -12,39 +12,9 @@
 #include <string.h>
 
 #include "runtime/onnxc_rt.h"
+#include "runtime/rt_copy.h"
 #include "runtime/rt_halfconv.h"
 #include "runtime/rt_params.h"
-
-/* Copies n elements of size es from src (stride sstride elements) to contiguous dst. */
-static void strided_copy(char *dst, const char *src, int64_t n, int64_t sstride, size_t es) {
-    switch (es) {
-    case 1:
-        for (int64_t i = 0; i < n; i++) dst[i] = src[i * sstride];
-        break;
-    case 2: {
-        uint16_t *d = (uint16_t *)dst;
-        const uint16_t *s = (const uint16_t *)src;
-        for (int64_t i = 0; i < n; i++) d[i] = s[i * sstride];
-        break;
-    }
-    case 4: {
-        uint32_t *d = (uint32_t *)dst;
-        const uint32_t *s = (const uint32_t *)src;
-        for (int64_t i = 0; i < n; i++) d[i] = s[i * sstride];
-        break;
-    }
-    case 8: {
-        uint64_t *d = (uint64_t *)dst;
-        const uint64_t *s = (const uint64_t *)src;
-        for (int64_t i = 0; i < n; i++) d[i] = s[i * sstride];
-        break;
-    }
-    default:
-        for (int64_t i = 0; i < n; i++)
-            memcpy(dst + (size_t)i * es, src + (size_t)(i * sstride) * es, es);
-        break;
-    }
-}
 
 /* Transpose: walks the output in row-major order; the innermost output dim is a strided read
  * of the input. Checks that perm is a permutation and that out.dims[i] == in.dims[perm[i]]. */
@@ -80,25 +50,7 @@ int rt_k_transpose(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
     if (total == 0) return 0;
     if (!in[0].data || !out[0].data)
         return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "Transpose: missing tensor data");
-    const char *src = in[0].data;
-    char *dst = out[0].data;
-    if (r == 0) {
-        memcpy(dst, src, es);
-        return 0;
-    }
-    int64_t inner = out[0].dims[r - 1];
-    int64_t idx[RT_TRANSPOSE_MAX_RANK] = {0}; /* odometer over output dims 0..r-2 */
-    int64_t ioff = 0;                         /* input offset of the current output row */
-    for (int64_t done = 0; done < total; done += inner) {
-        strided_copy(dst + (size_t)done * es, src + (size_t)ioff * es, inner, ostr[r - 1], es);
-        for (int i = r - 2; i >= 0; i--) {
-            idx[i]++;
-            ioff += ostr[i];
-            if (idx[i] < out[0].dims[i]) break;
-            ioff -= idx[i] * ostr[i];
-            idx[i] = 0;
-        }
-    }
+    rt_strided_gather(out[0].data, in[0].data, r, out[0].dims, ostr, 0, es);
     return 0;
 }
 

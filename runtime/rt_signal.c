@@ -24,7 +24,7 @@
 
 #include "ir/ir.h"
 #include "runtime/onnxc_rt.h"
-#include "runtime/rt_halfconv.h"
+#include "runtime/rt_convert.h"
 #include "runtime/rt_params.h"
 
 #define SIG_PI 3.14159265358979323846
@@ -40,61 +40,6 @@ static int sig_is_int(int32_t dt) {
            dt == IR_DT_UINT8 || dt == IR_DT_UINT16 || dt == IR_DT_UINT32 || dt == IR_DT_UINT64;
 }
 
-/* Element i of a float or integer tensor as double. */
-static double sig_ld(const RtTensor *t, int64_t i) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: return ((const float *)t->data)[i];
-    case IR_DT_DOUBLE: return ((const double *)t->data)[i];
-    case IR_DT_FLOAT16: return rt_h2f(((const uint16_t *)t->data)[i]);
-    case IR_DT_BFLOAT16: return rt_bf2f(((const uint16_t *)t->data)[i]);
-    case IR_DT_INT8: return ((const int8_t *)t->data)[i];
-    case IR_DT_INT16: return ((const int16_t *)t->data)[i];
-    case IR_DT_INT32: return ((const int32_t *)t->data)[i];
-    case IR_DT_INT64: return (double)((const int64_t *)t->data)[i];
-    case IR_DT_UINT8: return ((const uint8_t *)t->data)[i];
-    case IR_DT_UINT16: return ((const uint16_t *)t->data)[i];
-    case IR_DT_UINT32: return ((const uint32_t *)t->data)[i];
-    case IR_DT_UINT64: return (double)((const uint64_t *)t->data)[i];
-    default: return 0.0;
-    }
-}
-
-/* double -> integer in [lo, hi]: truncates toward zero, saturates, NaN gives 0. */
-static int64_t sig_d2i(double v, double lo, double hi) {
-    if (v != v) return 0;
-    if (v <= lo) return (int64_t)lo;
-    if (v >= hi) return (int64_t)hi;
-    return (int64_t)v;
-}
-
-/* Stores v as element i of t (rounded to float types, truncated and saturated to integers, as
- * a Cast from double would). */
-static void sig_st(const RtTensor *t, int64_t i, double v) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: ((float *)t->data)[i] = (float)v; break;
-    case IR_DT_DOUBLE: ((double *)t->data)[i] = v; break;
-    case IR_DT_FLOAT16: ((uint16_t *)t->data)[i] = rt_f2h((float)v); break;
-    case IR_DT_BFLOAT16: ((uint16_t *)t->data)[i] = rt_f2bf((float)v); break;
-    case IR_DT_INT8: ((int8_t *)t->data)[i] = (int8_t)sig_d2i(v, -128.0, 127.0); break;
-    case IR_DT_INT16: ((int16_t *)t->data)[i] = (int16_t)sig_d2i(v, -32768.0, 32767.0); break;
-    case IR_DT_INT32:
-        ((int32_t *)t->data)[i] = (int32_t)sig_d2i(v, -2147483648.0, 2147483647.0);
-        break;
-    case IR_DT_INT64:
-        ((int64_t *)t->data)[i] = sig_d2i(v, -9223372036854775808.0, 9223372036854774784.0);
-        break;
-    case IR_DT_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)sig_d2i(v, 0.0, 255.0); break;
-    case IR_DT_UINT16: ((uint16_t *)t->data)[i] = (uint16_t)sig_d2i(v, 0.0, 65535.0); break;
-    case IR_DT_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)sig_d2i(v, 0.0, 4294967295.0); break;
-    case IR_DT_UINT64:
-        ((uint64_t *)t->data)[i] = !(v > 0) ? 0u
-                                   : v >= 18446744073709551615.0 ? UINT64_MAX
-                                                                 : (uint64_t)v;
-        break;
-    default: break;
-    }
-}
-
 /* Reads a present scalar (or one-element) int32/int64 tensor; 0, or -1 if absent/bad. */
 static int sig_int_scalar(const RtTensor *t, int64_t *v) {
     if (!t || t->rank < 0 || !t->data || rt_numel(t) != 1) return -1;
@@ -107,7 +52,7 @@ static int sig_int_scalar(const RtTensor *t, int64_t *v) {
 /* Reads a present one-element float tensor as double; 0, or -1 if absent/bad. */
 static int sig_float_scalar(const RtTensor *t, double *v) {
     if (!t || t->rank < 0 || !t->data || rt_numel(t) != 1 || !sig_is_float(t->dtype)) return -1;
-    *v = sig_ld(t, 0);
+    *v = rt_load_f64(t, 0);
     return 0;
 }
 
@@ -253,15 +198,15 @@ int rt_k_dft(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTens
                 double re = 0, im = 0;
                 if (!irfft) {
                     if (n < n_in) {
-                        re = sig_ld(x, base + n * inner * cin);
-                        im = cin == 2 ? sig_ld(x, base + n * inner * cin + 1) : 0.0;
+                        re = rt_load_f64(x, base + n * inner * cin);
+                        im = cin == 2 ? rt_load_f64(x, base + n * inner * cin + 1) : 0.0;
                     }
                 } else {
                     /* Hermitian completion of the half spectrum */
                     int64_t k = n <= L / 2 ? n : L - n;
                     if (k < n_in) {
-                        re = sig_ld(x, base + k * inner * cin);
-                        im = cin == 2 ? sig_ld(x, base + k * inner * cin + 1) : 0.0;
+                        re = rt_load_f64(x, base + k * inner * cin);
+                        im = cin == 2 ? rt_load_f64(x, base + k * inner * cin + 1) : 0.0;
                         if (n > L / 2) im = -im;
                     }
                 }
@@ -271,8 +216,10 @@ int rt_k_dft(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTens
             sig_dft(sx, sy, L, nk, tw, p->inverse ? 1 : -1);
             int64_t obase = o * nk * inner * cout + i * cout;
             for (int64_t k = 0; k < nk; k++) {
-                sig_st(&out[0], obase + k * inner * cout, sy[2 * k] * scale);
-                if (cout == 2) sig_st(&out[0], obase + k * inner * cout + 1, sy[2 * k + 1] * scale);
+                rt_store_f64(&out[0], obase + k * inner * cout, sy[2 * k] * scale, RT_STORE_TRUNC);
+                if (cout == 2)
+                    rt_store_f64(&out[0], obase + k * inner * cout + 1, sy[2 * k + 1] * scale,
+                                 RT_STORE_TRUNC);
             }
         }
     free(tw);
@@ -325,16 +272,17 @@ int rt_k_stft(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTen
                 int64_t s = f * step + t;
                 double re = 0, im = 0;
                 if (t < W && s < len) {
-                    double w = win ? sig_ld(win, t) : 1.0;
-                    re = sig_ld(x, (b * len + s) * c) * w;
-                    im = c == 2 ? sig_ld(x, (b * len + s) * c + 1) * w : 0.0;
+                    double w = win ? rt_load_f64(win, t) : 1.0;
+                    re = rt_load_f64(x, (b * len + s) * c) * w;
+                    im = c == 2 ? rt_load_f64(x, (b * len + s) * c + 1) * w : 0.0;
                 }
                 sx[2 * t] = re;
                 sx[2 * t + 1] = im;
             }
             sig_dft(sx, sy, fl, bins, tw, -1);
             int64_t ob = (b * frames + f) * bins * 2;
-            for (int64_t k = 0; k < 2 * bins; k++) sig_st(&out[0], ob + k, sy[k]);
+            for (int64_t k = 0; k < 2 * bins; k++)
+                rt_store_f64(&out[0], ob + k, sy[k], RT_STORE_TRUNC);
         }
     free(tw);
     return 0;
@@ -367,7 +315,7 @@ int rt_k_window(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
     double N = (double)(p->periodic ? size : size - 1);
     for (int64_t n = 0; n < size; n++) {
         double a = N > 0 ? 2.0 * SIG_PI * (double)n / N : 0.0;
-        sig_st(&out[0], n, a0 - a1 * cos(a) + a2 * cos(2.0 * a));
+        rt_store_f64(&out[0], n, a0 - a1 * cos(a) + a2 * cos(2.0 * a), RT_STORE_TRUNC);
     }
     return 0;
 }
@@ -411,7 +359,7 @@ int rt_k_melweight(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
         double f = 700.0 * (pow(10.0, ((double)i * mstep + mlo) / 2595.0) - 1.0);
         edge[i] = (int64_t)floor((double)(dftl + 1) * f / (double)rate);
     }
-    for (int64_t j = 0; j < nbins * nmel; j++) sig_st(&out[0], j, 0.0);
+    for (int64_t j = 0; j < nbins * nmel; j++) rt_store_f64(&out[0], j, 0.0, RT_STORE_TRUNC);
     for (int64_t i = 0; i < nmel; i++) {
         int64_t l = edge[i], c = edge[i + 1], h = edge[i + 2];
         if (l < 0 || h >= nbins || c < l || h < c) {
@@ -421,12 +369,14 @@ int rt_k_melweight(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
                            "above sample_rate / 2?)", (long long)i, (long long)l, (long long)h,
                            (long long)nbins);
         }
-        if (c == l) sig_st(&out[0], c * nmel + i, 1.0);
+        if (c == l)
+            rt_store_f64(&out[0], c * nmel + i, 1.0, RT_STORE_TRUNC);
         else
             for (int64_t j = l; j <= c; j++)
-                sig_st(&out[0], j * nmel + i, (double)(j - l) / (double)(c - l));
+                rt_store_f64(&out[0], j * nmel + i, (double)(j - l) / (double)(c - l),
+                             RT_STORE_TRUNC);
         for (int64_t j = c; j < h; j++)
-            sig_st(&out[0], j * nmel + i, (double)(h - j) / (double)(h - c));
+            rt_store_f64(&out[0], j * nmel + i, (double)(h - j) / (double)(h - c), RT_STORE_TRUNC);
     }
     free(edge);
     return 0;
@@ -478,9 +428,9 @@ int rt_k_cumprod(RtCtx *ctx, const void *params, const RtTensor *in, int nin, Rt
                     uint64_t res = p->exclusive ? before : iacc;
                     memcpy((unsigned char *)out[0].data + (size_t)idx * es, &res, es);
                 } else {
-                    double v = sig_ld(x, idx), before = acc;
+                    double v = rt_load_f64(x, idx), before = acc;
                     acc *= v;
-                    sig_st(&out[0], idx, p->exclusive ? before : acc);
+                    rt_store_f64(&out[0], idx, p->exclusive ? before : acc, RT_STORE_TRUNC);
                 }
             }
         }
@@ -510,7 +460,7 @@ int rt_k_det(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTens
     double *a = sig_alloc_doubles(m * m);
     if (!a) return rt_fail(ctx, ONNXC_ERR_NOMEM, "Det: out of memory");
     for (int64_t b = 0; b < batch; b++) {
-        for (int64_t k = 0; k < m * m; k++) a[k] = sig_ld(x, b * m * m + k);
+        for (int64_t k = 0; k < m * m; k++) a[k] = rt_load_f64(x, b * m * m + k);
         double det = 1.0;
         for (int64_t c = 0; c < m && det != 0.0; c++) {
             int64_t piv = c;
@@ -535,7 +485,7 @@ int rt_k_det(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTens
                 for (int64_t k = c; k < m; k++) a[rr * m + k] -= f * a[c * m + k];
             }
         }
-        sig_st(&out[0], b, det);
+        rt_store_f64(&out[0], b, det, RT_STORE_TRUNC);
     }
     free(a);
     return 0;

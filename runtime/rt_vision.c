@@ -3,12 +3,13 @@
  * of those names; semantics as onnx/reference/ops/op_grid_sample.py, op_roi_align.py,
  * op_non_max_suppression.py, op_deform_conv.py describe them).
  *
- * Elements are read and written through vis_ld/vis_st (a switch on the element type that folds
- * away in generated code, where the RtTensors are constants). Interpolation weights and sums are
- * computed in double and rounded once to the output type; NonMaxSuppression computes IoU in
- * float, as the reference and onnxruntime do (its boundary cases depend on it). Coordinates
- * that are NaN or huge are clamped to a range where the index arithmetic cannot overflow;
- * every index computed from data is range checked.
+ * Elements are read and written through rt_load_f64/rt_store_f64 (runtime/rt_convert.h; mode
+ * RT_STORE_ROUND: integer outputs round to nearest and saturate), a switch on the element type
+ * that folds away in generated code, where the RtTensors are constants. Interpolation weights
+ * and sums are computed in double and rounded once to the output type; NonMaxSuppression
+ * computes IoU in float, as the reference and onnxruntime do (its boundary cases depend on it).
+ * Coordinates that are NaN or huge are clamped to a range where the index arithmetic cannot
+ * overflow; every index computed from data is range checked.
  */
 #include <math.h>
 #include <stdint.h>
@@ -18,68 +19,10 @@
 
 #include "ir/ir.h"
 #include "runtime/onnxc_rt.h"
-#include "runtime/rt_halfconv.h"
+#include "runtime/rt_convert.h"
 #include "runtime/rt_params.h"
 
 #define VIS_MAX_RANK 64
-
-/* Element i of t as double (integers above 2^53 round). */
-static inline double vis_ld(const RtTensor *t, int64_t i) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: return ((const float *)t->data)[i];
-    case IR_DT_DOUBLE: return ((const double *)t->data)[i];
-    case IR_DT_FLOAT16: return rt_h2f(((const uint16_t *)t->data)[i]);
-    case IR_DT_BFLOAT16: return rt_bf2f(((const uint16_t *)t->data)[i]);
-    case IR_DT_INT8: return ((const int8_t *)t->data)[i];
-    case IR_DT_INT16: return ((const int16_t *)t->data)[i];
-    case IR_DT_INT32: return ((const int32_t *)t->data)[i];
-    case IR_DT_INT64: return (double)((const int64_t *)t->data)[i];
-    case IR_DT_UINT8: return ((const uint8_t *)t->data)[i];
-    case IR_DT_UINT16: return ((const uint16_t *)t->data)[i];
-    case IR_DT_UINT32: return ((const uint32_t *)t->data)[i];
-    case IR_DT_UINT64: return (double)((const uint64_t *)t->data)[i];
-    default: return 0.0;
-    }
-}
-
-/* double -> integer in [lo, hi]: rounds to nearest (interpolated values), saturates, NaN 0. */
-static inline int64_t vis_d2i(double v, double lo, double hi) {
-    if (v != v)
-        return 0;
-    v = nearbyint(v);
-    if (v <= lo)
-        return (int64_t)lo;
-    if (v >= hi)
-        return (int64_t)hi;
-    return (int64_t)v;
-}
-
-/* Stores v as element i of t (rounded to the element type, integers saturated). */
-static inline void vis_st(const RtTensor *t, int64_t i, double v) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: ((float *)t->data)[i] = (float)v; break;
-    case IR_DT_DOUBLE: ((double *)t->data)[i] = v; break;
-    case IR_DT_FLOAT16: ((uint16_t *)t->data)[i] = rt_f2h((float)v); break;
-    case IR_DT_BFLOAT16: ((uint16_t *)t->data)[i] = rt_f2bf((float)v); break;
-    case IR_DT_INT8: ((int8_t *)t->data)[i] = (int8_t)vis_d2i(v, -128.0, 127.0); break;
-    case IR_DT_INT16: ((int16_t *)t->data)[i] = (int16_t)vis_d2i(v, -32768.0, 32767.0); break;
-    case IR_DT_INT32:
-        ((int32_t *)t->data)[i] = (int32_t)vis_d2i(v, -2147483648.0, 2147483647.0);
-        break;
-    case IR_DT_INT64:
-        ((int64_t *)t->data)[i] = vis_d2i(v, -9223372036854775808.0, 9223372036854774784.0);
-        break;
-    case IR_DT_UINT8: ((uint8_t *)t->data)[i] = (uint8_t)vis_d2i(v, 0.0, 255.0); break;
-    case IR_DT_UINT16: ((uint16_t *)t->data)[i] = (uint16_t)vis_d2i(v, 0.0, 65535.0); break;
-    case IR_DT_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)vis_d2i(v, 0.0, 4294967295.0); break;
-    case IR_DT_UINT64:
-        ((uint64_t *)t->data)[i] = !(v > 0)                      ? 0u
-                                   : v >= 18446744073709551615.0 ? UINT64_MAX
-                                                                 : (uint64_t)nearbyint(v);
-        break;
-    default: break;
-    }
-}
 
 static int vis_float_type(int32_t dt) {
     return dt == IR_DT_FLOAT || dt == IR_DT_DOUBLE || dt == IR_DT_FLOAT16 || dt == IR_DT_BFLOAT16;
@@ -195,7 +138,7 @@ int rt_k_grid_sample(RtCtx *ctx, const void *params, const RtTensor *in, int nin
             for (int i = 0; i < k; i++) {
                 int64_t s = x->dims[2 + i];
                 /* the grid's last dim lists the innermost spatial dim first */
-                double gn = vis_ld(g, (n * P + o) * k + (k - 1 - i));
+                double gn = rt_load_f64(g, (n * P + o) * k + (k - 1 - i));
                 double c = p->align_corners ? (gn + 1) / 2.0 * (double)(s - 1)
                                             : ((gn + 1) * (double)s - 1) / 2.0;
                 double lo = p->align_corners ? 0.0 : -0.5;
@@ -245,7 +188,7 @@ int rt_k_grid_sample(RtCtx *ctx, const void *params, const RtTensor *in, int nin
                 }
                 if (off >= 0)
                     for (int64_t c = 0; c < C; c++)
-                        acc[c] += w * vis_ld(x, (n * C + c) * S + off);
+                        acc[c] += w * rt_load_f64(x, (n * C + c) * S + off);
                 int i = k - 1;
                 while (i >= 0 && ++tap[i] == ntap1)
                     tap[i--] = 0;
@@ -253,7 +196,7 @@ int rt_k_grid_sample(RtCtx *ctx, const void *params, const RtTensor *in, int nin
                     break;
             }
             for (int64_t c = 0; c < C; c++)
-                vis_st(y, (n * C + c) * P + o, acc[c]);
+                rt_store_f64(y, (n * C + c) * P + o, acc[c], RT_STORE_ROUND);
         }
     free(acc);
     return 0;
@@ -317,8 +260,8 @@ int rt_k_affine_grid(RtCtx *ctx, const void *params, const RtTensor *in, int nin
             for (int j = 0; j < k; j++) {
                 double v = 0.0;
                 for (int m = 0; m <= k; m++)
-                    v += vis_ld(th, (n * k + j) * (k + 1) + m) * pt[m];
-                vis_st(y, (n * P + o) * k + j, v);
+                    v += rt_load_f64(th, (n * k + j) * (k + 1) + m) * pt[m];
+                rt_store_f64(y, (n * P + o) * k + j, v, RT_STORE_ROUND);
             }
         }
     return 0;
@@ -397,14 +340,14 @@ int rt_k_col2im(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtT
                             l = l * nb[i] + t / p->strides[i];
                     }
                     if (l >= 0)
-                        acc += vis_ld(x, ((n * C + c) * B + b) * L + l);
+                        acc += rt_load_f64(x, ((n * C + c) * B + b) * L + l);
                     for (int i = k - 1; i >= 0; i--) { /* next block offset */
                         if (++bi[i] < blk[i])
                             break;
                         bi[i] = 0;
                     }
                 }
-                vis_st(y, (n * C + c) * S + q, acc);
+                rt_store_f64(y, (n * C + c) * S + q, acc, RT_STORE_ROUND);
             }
     return 0;
 }
@@ -498,7 +441,7 @@ static double dc_sample(const RtTensor *x, int64_t plane, int64_t h, int64_t w, 
             if (yy < 0 || yy >= h || xx < 0 || xx >= w)
                 continue;
             double wt = (a ? ly : 1 - ly) * (b ? lx : 1 - lx);
-            v += wt * vis_ld(x, (plane * h + yy) * w + xx);
+            v += wt * rt_load_f64(x, (plane * h + yy) * w + xx);
         }
     return v;
 }
@@ -546,25 +489,26 @@ int rt_k_deform_conv(RtCtx *ctx, const void *params, const RtTensor *in, int nin
                         int64_t ofc = ((n * OG + og) * K + kk) * 2; /* offset channel of dh */
                         for (int64_t i = 0; i < oh; i++)
                             for (int64_t j = 0; j < ow; j++) {
-                                double dy = vis_ld(of, (ofc * oh + i) * ow + j);
-                                double dx = vis_ld(of, ((ofc + 1) * oh + i) * ow + j);
+                                double dy = rt_load_f64(of, (ofc * oh + i) * ow + j);
+                                double dx = rt_load_f64(of, ((ofc + 1) * oh + i) * ow + j);
                                 double py = (double)(i * p->strides[0] - p->pads[0] +
                                                      a * p->dilations[0]) + dy;
                                 double px = (double)(j * p->strides[1] - p->pads[1] +
                                                      b * p->dilations[1]) + dx;
                                 double v = dc_sample(x, n * C + ic, H, W, py, px);
                                 if (mask)
-                                    v *= vis_ld(mask, (((n * OG + og) * K + kk) * oh + i) * ow + j);
+                                    v *= rt_load_f64(mask,
+                                                     (((n * OG + og) * K + kk) * oh + i) * ow + j);
                                 dst[i * ow + j] = v;
                             }
                     }
             }
             for (int64_t oc = g * ocpg; oc < (g + 1) * ocpg; oc++)
                 for (int64_t q = 0; q < P; q++) {
-                    double s = bias ? vis_ld(bias, oc) : 0.0;
+                    double s = bias ? rt_load_f64(bias, oc) : 0.0;
                     for (int64_t r = 0; r < rows; r++)
-                        s += vis_ld(w, oc * rows + r) * col[r * P + q];
-                    vis_st(y, (n * OC + oc) * P + q, s);
+                        s += rt_load_f64(w, oc * rows + r) * col[r * P + q];
+                    rt_store_f64(y, (n * OC + oc) * P + q, s, RT_STORE_ROUND);
                 }
         }
     free(col);
@@ -606,8 +550,10 @@ int rt_k_roi_align(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
             return rt_fail(ctx, ONNXC_ERR_RUNTIME, "RoiAlign: batch index %lld out of [0, %lld)",
                            (long long)b, (long long)N);
         }
-        double x1 = vis_ld(rois, r * 4) * sc - off, y1 = vis_ld(rois, r * 4 + 1) * sc - off;
-        double x2 = vis_ld(rois, r * 4 + 2) * sc - off, y2 = vis_ld(rois, r * 4 + 3) * sc - off;
+        double x1 = rt_load_f64(rois, r * 4) * sc - off,
+               y1 = rt_load_f64(rois, r * 4 + 1) * sc - off;
+        double x2 = rt_load_f64(rois, r * 4 + 2) * sc - off,
+               y2 = rt_load_f64(rois, r * 4 + 3) * sc - off;
         double rw = x2 - x1, rh = y2 - y1;
         if (!isfinite(x1) || !isfinite(y1) || !isfinite(rw) || !isfinite(rh)) {
             free(acc);
@@ -668,8 +614,10 @@ int rt_k_roi_align(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
                         }
                         for (int64_t c = 0; c < C; c++) {
                             int64_t base = (b * C + c) * H * W;
-                            double v1 = w1 * vis_ld(x, base + p1), v2 = w2 * vis_ld(x, base + p2);
-                            double v3 = w3 * vis_ld(x, base + p3), v4 = w4 * vis_ld(x, base + p4);
+                            double v1 = w1 * rt_load_f64(x, base + p1),
+                                   v2 = w2 * rt_load_f64(x, base + p2);
+                            double v3 = w3 * rt_load_f64(x, base + p3),
+                                   v4 = w4 * rt_load_f64(x, base + p4);
                             if (!p->mode_max) {
                                 acc[c] += v1 + v2 + v3 + v4;
                             } else {
@@ -685,8 +633,8 @@ int rt_k_roi_align(RtCtx *ctx, const void *params, const RtTensor *in, int nin, 
                     }
                 }
                 for (int64_t c = 0; c < C; c++)
-                    vis_st(y, ((r * C + c) * PH + ph) * PW + pw,
-                           p->mode_max ? acc[c] : acc[c] / (double)count);
+                    rt_store_f64(y, ((r * C + c) * PH + ph) * PW + pw,
+                                 p->mode_max ? acc[c] : acc[c] / (double)count, RT_STORE_ROUND);
             }
     }
     free(acc);
