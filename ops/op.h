@@ -108,6 +108,16 @@ int op_remove_dead_nontensor(IrGraph *g);
 int op_broadcast_shapes(IrNode *n, IrDiag *d, const IrType *a, const IrType *b, IrType *out);
 /* Require input i present and a tensor with known rank; returns the type or NULL + diag. */
 const IrType *op_input_tensor(IrNode *n, IrDiag *d, int i);
+/* Require input i present and a tensor (rank may be unknown); the type or NULL + diag. */
+const IrType *op_input_any_rank(IrNode *n, IrDiag *d, int i);
+/* -1 + diag ("input i has element type ..., not supported by <op> (opset N)") unless element
+ * type dt is in `set` (bit t = IrDType t), else 0. */
+int op_check_dtype(IrNode *n, IrDiag *d, int i, IrDType dt, unsigned set);
+/* Legacy (opset < 7) broadcasting of the binary ops (attributes `broadcast` and `axis`): checks
+ * B against A (shapes must be equal when broadcast is 0) and sets *b_axis to the dim of A where
+ * B starts, -1 for right alignment (or when a rank is unknown: checked again once known).
+ * Returns 0 or -1 + diag. */
+int op_legacy_broadcast(IrNode *n, IrDiag *d, const IrType *a, const IrType *b, int *b_axis);
 /* Sets output i (if present) to a tensor type (copy dims into the graph arena). */
 int op_set_output(IrNode *n, int i, IrDType dt, int rank, const IrDim *dims);
 int op_set_output_static(IrNode *n, int i, IrDType dt, int rank, const int64_t *dims);

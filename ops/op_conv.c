@@ -18,6 +18,7 @@
  * The lower hooks resolve auto_pad into explicit pads, so the kernels only see pads, strides,
  * dilations and the output shape.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "ops/op.h"
@@ -365,16 +366,55 @@ static int pool_infer_common(IrNode *n, IrDiag *d, const IrType *x) {
     return 0;
 }
 
-static int pool_lower_common(IrNode *n, IrDiag *d, const char *kernel) {
+/* Kernel names of a pool operator by X's element type (NULL: type not supported). */
+typedef struct PoolKernels {
+    const char *f32, *f64, *f16, *bf16, *i8, *u8;
+} PoolKernels;
+
+/* The kernel of k for X's element type, or NULL after reporting an unsupported type. */
+static const char *pool_kernel(IrNode *n, IrDiag *d, const PoolKernels *k) {
+    const char *kernel = NULL;
+    switch (n->in[0]->type.dtype) {
+    case IR_DT_FLOAT: kernel = k->f32; break;
+    case IR_DT_DOUBLE: kernel = k->f64; break;
+    case IR_DT_FLOAT16: kernel = k->f16; break;
+    case IR_DT_BFLOAT16: kernel = k->bf16; break;
+    case IR_DT_INT8: kernel = k->i8; break;
+    case IR_DT_UINT8: kernel = k->u8; break;
+    default: break;
+    }
+    if (!kernel)
+        ir_error(d, n, "%s on %s tensors is not supported", n->op_type,
+                 ir_dtype_name(n->in[0]->type.dtype));
+    return kernel;
+}
+
+/* Allocates the parameter block (`size` bytes) of the pool kernel chosen from k and fills the
+ * window record at byte offset `at` of it (an RtPoolParams) from the node's attributes
+ * (kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, count_include_pad,
+ * storage_order). Returns the block, or NULL after reporting an error. */
+static void *pool_params(IrNode *n, IrDiag *d, const PoolKernels *k, size_t size, size_t at) {
     const IrType *x = &n->in[0]->type;
+    const char *kernel = pool_kernel(n, d, k);
+    if (!kernel) return NULL;
     WinAttrs a;
-    if (read_win_attrs(n, d, x->rank - 2, NULL, &a)) return -1;
-    RtPoolParams *p = op_params(n, d, kernel, sizeof *p);
-    if (!p) return -1;
+    if (read_win_attrs(n, d, x->rank - 2, NULL, &a)) return NULL;
+    void *blk = op_params(n, d, kernel, size);
+    if (!blk) return NULL;
+    RtPoolParams *p = (RtPoolParams *)((char *)blk + at);
     p->nspatial = a.ns;
     p->count_include_pad = (int32_t)ir_attr_int(n, "count_include_pad", 0);
     p->storage_order = (int32_t)ir_attr_int(n, "storage_order", 0);
-    return fill_window(n, d, &a, x, p->kernel, p->stride, p->dilation, p->pad_begin, p->pad_end);
+    if (fill_window(n, d, &a, x, p->kernel, p->stride, p->dilation, p->pad_begin, p->pad_end))
+        return NULL;
+    return blk;
+}
+
+/* 0 if X has a float type, else -1 after reporting it. */
+static int require_float_x(IrNode *n, IrDiag *d, const IrType *x) {
+    if (is_float_type(x->dtype)) return 0;
+    ir_error(d, n, "input X has element type %s, expected a float type", ir_dtype_name(x->dtype));
+    return -1;
 }
 
 static int maxpool_infer(IrNode *n, IrDiag *d) {
@@ -400,32 +440,16 @@ static int maxpool_infer(IrNode *n, IrDiag *d) {
 }
 
 static int maxpool_lower(IrNode *n, IrDiag *d) {
-    const char *kernel;
-    switch (n->in[0]->type.dtype) {
-    case IR_DT_FLOAT: kernel = "rt_k_maxpool_f32"; break;
-    case IR_DT_DOUBLE: kernel = "rt_k_maxpool_f64"; break;
-    case IR_DT_FLOAT16: kernel = "rt_k_maxpool_f16"; break;
-    case IR_DT_BFLOAT16: kernel = "rt_k_maxpool_bf16"; break;
-    case IR_DT_INT8: kernel = "rt_k_maxpool_i8"; break;
-    case IR_DT_UINT8: kernel = "rt_k_maxpool_u8"; break;
-    default:
-        ir_error(d, n, "MaxPool on %s tensors is not supported yet",
-                 ir_dtype_name(n->in[0]->type.dtype));
-        return -1;
-    }
-    return pool_lower_common(n, d, kernel);
+    static const PoolKernels k = {"rt_k_maxpool_f32", "rt_k_maxpool_f64", "rt_k_maxpool_f16",
+                                  "rt_k_maxpool_bf16", "rt_k_maxpool_i8", "rt_k_maxpool_u8"};
+    return pool_params(n, d, &k, sizeof(RtPoolParams), 0) ? 0 : -1;
 }
 
 const OpHooks op_hooks_MaxPool = {maxpool_infer, maxpool_lower, NULL};
 
 static int avgpool_infer(IrNode *n, IrDiag *d) {
     const IrType *x = spatial_input(n, d);
-    if (!x) return -1;
-    if (!is_float_type(x->dtype)) {
-        ir_error(d, n, "input X has element type %s, expected a float type",
-                 ir_dtype_name(x->dtype));
-        return -1;
-    }
+    if (!x || require_float_x(n, d, x)) return -1;
     int64_t cip = ir_attr_int(n, "count_include_pad", 0);
     if (cip != 0 && cip != 1) {
         ir_error(d, n, "count_include_pad is %lld, must be 0 or 1", (long long)cip);
@@ -435,18 +459,9 @@ static int avgpool_infer(IrNode *n, IrDiag *d) {
 }
 
 static int avgpool_lower(IrNode *n, IrDiag *d) {
-    const char *kernel;
-    switch (n->in[0]->type.dtype) {
-    case IR_DT_FLOAT: kernel = "rt_k_avgpool_f32"; break;
-    case IR_DT_DOUBLE: kernel = "rt_k_avgpool_f64"; break;
-    case IR_DT_FLOAT16: kernel = "rt_k_avgpool_f16"; break;
-    case IR_DT_BFLOAT16: kernel = "rt_k_avgpool_bf16"; break;
-    default:
-        ir_error(d, n, "AveragePool on %s tensors is not supported yet",
-                 ir_dtype_name(n->in[0]->type.dtype));
-        return -1;
-    }
-    return pool_lower_common(n, d, kernel);
+    static const PoolKernels k = {"rt_k_avgpool_f32", "rt_k_avgpool_f64", "rt_k_avgpool_f16",
+                                  "rt_k_avgpool_bf16", NULL, NULL};
+    return pool_params(n, d, &k, sizeof(RtPoolParams), 0) ? 0 : -1;
 }
 
 const OpHooks op_hooks_AveragePool = {avgpool_infer, avgpool_lower, NULL};
@@ -458,11 +473,7 @@ static int gap_infer(IrNode *n, IrDiag *d) {
         ir_error(d, n, "input X has rank %d, expected at least 3 (N, C, spatial dims)", x->rank);
         return -1;
     }
-    if (!is_float_type(x->dtype)) {
-        ir_error(d, n, "input X has element type %s, expected a float type",
-                 ir_dtype_name(x->dtype));
-        return -1;
-    }
+    if (require_float_x(n, d, x)) return -1;
     if (x->rank > IR_MAX_RANK) return -1;
     IrDim out[IR_MAX_RANK];
     for (int i = 0; i < x->rank; i++) {
@@ -473,18 +484,11 @@ static int gap_infer(IrNode *n, IrDiag *d) {
 }
 
 static int gap_lower(IrNode *n, IrDiag *d) {
-    const char *kernel;
-    switch (n->in[0]->type.dtype) {
-    case IR_DT_FLOAT: kernel = "rt_k_global_avgpool_f32"; break;
-    case IR_DT_DOUBLE: kernel = "rt_k_global_avgpool_f64"; break;
-    case IR_DT_FLOAT16: kernel = "rt_k_global_avgpool_f16"; break;
-    case IR_DT_BFLOAT16: kernel = "rt_k_global_avgpool_bf16"; break;
-    default:
-        ir_error(d, n, "GlobalAveragePool on %s tensors is not supported yet",
-                 ir_dtype_name(n->in[0]->type.dtype));
-        return -1;
-    }
-    return op_params(n, d, kernel, 0) ? 0 : -1;
+    static const PoolKernels k = {"rt_k_global_avgpool_f32", "rt_k_global_avgpool_f64",
+                                  "rt_k_global_avgpool_f16", "rt_k_global_avgpool_bf16", NULL,
+                                  NULL};
+    const char *kernel = pool_kernel(n, d, &k);
+    return kernel && op_params(n, d, kernel, 0) ? 0 : -1;
 }
 
 const OpHooks op_hooks_GlobalAveragePool = {gap_infer, gap_lower, NULL};
@@ -500,12 +504,7 @@ static double lppool_p(IrNode *n) {
 
 static int lppool_infer(IrNode *n, IrDiag *d) {
     const IrType *x = spatial_input(n, d);
-    if (!x) return -1;
-    if (!is_float_type(x->dtype)) {
-        ir_error(d, n, "input X has element type %s, expected a float type",
-                 ir_dtype_name(x->dtype));
-        return -1;
-    }
+    if (!x || require_float_x(n, d, x)) return -1;
     if (!(lppool_p(n) > 0)) {
         ir_error(d, n, "attribute 'p' is %g, must be positive", lppool_p(n));
         return -1;
@@ -514,25 +513,13 @@ static int lppool_infer(IrNode *n, IrDiag *d) {
 }
 
 static int lppool_lower(IrNode *n, IrDiag *d) {
-    const IrType *x = &n->in[0]->type;
-    const char *kernel;
-    switch (x->dtype) {
-    case IR_DT_FLOAT: kernel = "rt_k_lppool_f32"; break;
-    case IR_DT_DOUBLE: kernel = "rt_k_lppool_f64"; break;
-    case IR_DT_FLOAT16: kernel = "rt_k_lppool_f16"; break;
-    case IR_DT_BFLOAT16: kernel = "rt_k_lppool_bf16"; break;
-    default:
-        ir_error(d, n, "LpPool on %s tensors is not supported", ir_dtype_name(x->dtype));
-        return -1;
-    }
-    WinAttrs a;
-    if (read_win_attrs(n, d, x->rank - 2, NULL, &a)) return -1;
-    RtLpPoolParams *p = op_params(n, d, kernel, sizeof *p);
+    static const PoolKernels k = {"rt_k_lppool_f32", "rt_k_lppool_f64", "rt_k_lppool_f16",
+                                  "rt_k_lppool_bf16", NULL, NULL};
+    RtLpPoolParams *p =
+        pool_params(n, d, &k, sizeof(RtLpPoolParams), offsetof(RtLpPoolParams, pool));
     if (!p) return -1;
-    p->pool.nspatial = a.ns;
     p->p = lppool_p(n);
-    return fill_window(n, d, &a, x, p->pool.kernel, p->pool.stride, p->pool.dilation,
-                       p->pool.pad_begin, p->pool.pad_end);
+    return 0;
 }
 
 const OpHooks op_hooks_LpPool = {lppool_infer, lppool_lower, NULL};
@@ -540,18 +527,11 @@ const OpHooks op_hooks_LpPool = {lppool_infer, lppool_lower, NULL};
 /* GlobalMaxPool (1, 22): maximum over all spatial positions; the output type of
  * GlobalAveragePool. */
 static int gmp_lower(IrNode *n, IrDiag *d) {
-    const char *kernel;
-    switch (n->in[0]->type.dtype) {
-    case IR_DT_FLOAT: kernel = "rt_k_global_maxpool_f32"; break;
-    case IR_DT_DOUBLE: kernel = "rt_k_global_maxpool_f64"; break;
-    case IR_DT_FLOAT16: kernel = "rt_k_global_maxpool_f16"; break;
-    case IR_DT_BFLOAT16: kernel = "rt_k_global_maxpool_bf16"; break;
-    default:
-        ir_error(d, n, "GlobalMaxPool on %s tensors is not supported",
-                 ir_dtype_name(n->in[0]->type.dtype));
-        return -1;
-    }
-    return op_params(n, d, kernel, 0) ? 0 : -1;
+    static const PoolKernels k = {"rt_k_global_maxpool_f32", "rt_k_global_maxpool_f64",
+                                  "rt_k_global_maxpool_f16", "rt_k_global_maxpool_bf16", NULL,
+                                  NULL};
+    const char *kernel = pool_kernel(n, d, &k);
+    return kernel && op_params(n, d, kernel, 0) ? 0 : -1;
 }
 
 const OpHooks op_hooks_GlobalMaxPool = {gap_infer, gmp_lower, NULL};

@@ -73,84 +73,16 @@ static const char *elt_kernel(int op) {
     }
 }
 
-/* Input i as a tensor type (rank may be unknown), or NULL + diag. */
-static const IrType *in_tensor(IrNode *n, IrDiag *d, int i) {
-    IrValue *v = ir_node_in(n, i);
-    if (!v) {
-        ir_error(d, n, "input %d is missing", i);
-        return NULL;
-    }
-    if (v->type.kind != IR_TYPE_TENSOR) {
-        ir_error(d, n, "input %d '%s' is not a tensor", i, v->name);
-        return NULL;
-    }
-    return &v->type;
-}
-
-/* -1 + diag unless dt is in the set. */
-static int check_type(IrNode *n, IrDiag *d, int i, IrDType dt, unsigned set) {
-    if (dt <= 0 || dt >= 32 || !(set & TBIT(dt))) {
-        ir_error(d, n, "input %d has element type %s, not supported by %s (opset %d)", i,
-                 ir_dtype_name(dt), n->op_type, n->opset);
-        return -1;
-    }
-    return 0;
-}
-
-/* Legacy (opset < 7) broadcasting: reads `broadcast` and `axis`, checks B against A and returns
- * the dim of A where B starts (-1 when shapes are equal and no broadcast is needed); *out_b_axis
- * is what the kernel needs (-1: right-aligned). Returns 0 or -1 + diag. */
-static int legacy_broadcast(IrNode *n, IrDiag *d, const IrType *a, const IrType *b,
-                            int *out_b_axis) {
-    *out_b_axis = -1;
-    int64_t bc = ir_attr_int(n, "broadcast", 0);
-    if (a->rank < 0 || b->rank < 0)
-        return 0; /* checked again once ranks are known */
-    if (!bc) {
-        int same = a->rank == b->rank;
-        for (int i = 0; same && i < a->rank; i++)
-            if (a->dims[i].value >= 0 && b->dims[i].value >= 0 && a->dims[i].value != b->dims[i].value)
-                same = 0;
-        if (!same) {
-            ir_error(d, n, "input shapes differ and attribute 'broadcast' is 0 (opset %d)",
-                     n->opset);
-            return -1;
-        }
-        return 0;
-    }
-    int64_t axis = a->rank - b->rank;
-    if (ir_node_attr(n, "axis")) {
-        axis = ir_attr_int(n, "axis", 0);
-        if (axis < 0)
-            axis += a->rank;
-    }
-    if (b->rank > a->rank || axis < 0 || axis + b->rank > a->rank) {
-        ir_error(d, n, "B (rank %d) does not fit in A (rank %d) at axis %lld", b->rank, a->rank,
-                 (long long)axis);
-        return -1;
-    }
-    for (int i = 0; i < b->rank; i++) {
-        int64_t bd = b->dims[i].value, ad = a->dims[axis + i].value;
-        if (bd >= 0 && bd != 1 && ad >= 0 && bd != ad) {
-            ir_error(d, n, "B dim %d is %lld, A dim %lld is %lld: not broadcastable", i,
-                     (long long)bd, (long long)(axis + i), (long long)ad);
-            return -1;
-        }
-    }
-    *out_b_axis = axis == a->rank - b->rank ? -1 : (int)axis;
-    return 0;
-}
-
 /* Add, Sub, Mul, Div, Pow */
 static int infer_binary(IrNode *n, IrDiag *d) {
-    const IrType *a = in_tensor(n, d, 0), *b = a ? in_tensor(n, d, 1) : NULL;
+    const IrType *a = op_input_any_rank(n, d, 0), *b = a ? op_input_any_rank(n, d, 1) : NULL;
     if (!a || !b)
         return -1;
-    if (check_type(n, d, 0, a->dtype, elt_types(n->op, n->opset)))
+    if (op_check_dtype(n, d, 0, a->dtype, elt_types(n->op, n->opset)))
         return -1;
     if (n->op == OP_Pow) {
         unsigned es = n->opset >= 12 ? TS_NUMERIC : TS_FLOAT;
-        if (check_type(n, d, 1, b->dtype, es))
+        if (op_check_dtype(n, d, 1, b->dtype, es))
             return -1;
         if (n->opset < 12 && b->dtype != a->dtype) {
             ir_error(d, n, "base is %s and exponent %s: must be equal before opset 12",
@@ -164,7 +96,7 @@ static int infer_binary(IrNode *n, IrDiag *d) {
     }
     if (n->opset < 7) {
         int b_axis;
-        if (legacy_broadcast(n, d, a, b, &b_axis))
+        if (op_legacy_broadcast(n, d, a, b, &b_axis))
             return -1;
         if (a->rank >= 0 && b->rank >= 0 && ir_attr_int(n, "broadcast", 0)) {
             /* legacy broadcasting: the output has A's shape */
@@ -189,7 +121,7 @@ static int infer_binary(IrNode *n, IrDiag *d) {
 static int lower_binary(IrNode *n, IrDiag *d) {
     int b_axis = -1;
     if (n->opset < 7 && ir_attr_int(n, "broadcast", 0) &&
-        legacy_broadcast(n, d, &n->in[0]->type, &n->in[1]->type, &b_axis))
+        op_legacy_broadcast(n, d, &n->in[0]->type, &n->in[1]->type, &b_axis))
         return -1;
     RtEltParams *p = op_params(n, d, elt_kernel(n->op), sizeof *p);
     if (!p)
@@ -200,10 +132,10 @@ static int lower_binary(IrNode *n, IrDiag *d) {
 
 /* Unary ops: output has the input's type. */
 static int infer_unary(IrNode *n, IrDiag *d) {
-    const IrType *x = in_tensor(n, d, 0);
+    const IrType *x = op_input_any_rank(n, d, 0);
     if (!x)
         return -1;
-    if (check_type(n, d, 0, x->dtype, elt_types(n->op, n->opset)))
+    if (op_check_dtype(n, d, 0, x->dtype, elt_types(n->op, n->opset)))
         return -1;
     if (n->op == OP_Clip && n->opset >= 11) {
         for (int i = 1; i < 3; i++) {

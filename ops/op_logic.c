@@ -104,72 +104,6 @@ static int lg_has_legacy_broadcast(int op) {
            op == OP_Xor;
 }
 
-/* Input i as a tensor type (rank may be unknown), or NULL + diag. */
-static const IrType *lg_in(IrNode *n, IrDiag *d, int i) {
-    IrValue *v = ir_node_in(n, i);
-    if (!v) {
-        ir_error(d, n, "input %d is missing", i);
-        return NULL;
-    }
-    if (v->type.kind != IR_TYPE_TENSOR) {
-        ir_error(d, n, "input %d '%s' is not a tensor", i, v->name);
-        return NULL;
-    }
-    return &v->type;
-}
-
-/* -1 + diag unless dt is in the set. */
-static int lg_check_type(IrNode *n, IrDiag *d, int i, int dt, unsigned set) {
-    if (dt <= 0 || dt >= IR_DT_COUNT || !(set & LBIT(dt))) {
-        ir_error(d, n, "input %d has element type %s, not supported by %s (opset %d)", i,
-                 ir_dtype_name(dt), n->op_type, n->opset);
-        return -1;
-    }
-    return 0;
-}
-
-/* Legacy (opset < 7) broadcasting: checks B against A and sets *b_axis to the dim of A where B
- * starts, or -1 for right alignment. Returns 0 or -1 + diag. */
-static int lg_legacy_axis(IrNode *n, IrDiag *d, const IrType *a, const IrType *b, int *b_axis) {
-    *b_axis = -1;
-    if (a->rank < 0 || b->rank < 0)
-        return 0;
-    if (!ir_attr_int(n, "broadcast", 0)) {
-        int same = a->rank == b->rank;
-        for (int i = 0; same && i < a->rank; i++)
-            if (a->dims[i].value >= 0 && b->dims[i].value >= 0 &&
-                a->dims[i].value != b->dims[i].value)
-                same = 0;
-        if (!same) {
-            ir_error(d, n, "input shapes differ and attribute 'broadcast' is 0 (opset %d)",
-                     n->opset);
-            return -1;
-        }
-        return 0;
-    }
-    int64_t axis = a->rank - b->rank;
-    if (ir_node_attr(n, "axis")) {
-        axis = ir_attr_int(n, "axis", 0);
-        if (axis < 0)
-            axis += a->rank;
-    }
-    if (b->rank > a->rank || axis < 0 || axis + b->rank > a->rank) {
-        ir_error(d, n, "B (rank %d) does not fit in A (rank %d) at axis %lld", b->rank, a->rank,
-                 (long long)axis);
-        return -1;
-    }
-    for (int i = 0; i < b->rank; i++) {
-        int64_t bd = b->dims[i].value, ad = a->dims[axis + i].value;
-        if (bd >= 0 && bd != 1 && ad >= 0 && bd != ad) {
-            ir_error(d, n, "B dim %d is %lld, A dim %lld is %lld: not broadcastable", i,
-                     (long long)bd, (long long)(axis + i), (long long)ad);
-            return -1;
-        }
-    }
-    *b_axis = axis == a->rank - b->rank ? -1 : (int)axis;
-    return 0;
-}
-
 /* Output element type of a binary op with input type dt. */
 static IrDType lg_binary_out_type(int op, IrDType dt) {
     switch (op) {
@@ -183,10 +117,10 @@ static IrDType lg_binary_out_type(int op, IrDType dt) {
 
 /* Infer hook of every binary op: same element types, broadcast shapes. */
 static int lg_infer_binary(IrNode *n, IrDiag *d) {
-    const IrType *a = lg_in(n, d, 0), *b = a ? lg_in(n, d, 1) : NULL;
+    const IrType *a = op_input_any_rank(n, d, 0), *b = a ? op_input_any_rank(n, d, 1) : NULL;
     if (!a || !b)
         return -1;
-    if (lg_check_type(n, d, 0, a->dtype, lg_types(n->op, n->opset)))
+    if (op_check_dtype(n, d, 0, a->dtype, lg_types(n->op, n->opset)))
         return -1;
     if (a->dtype != b->dtype) {
         ir_error(d, n, "inputs have different element types %s and %s", ir_dtype_name(a->dtype),
@@ -204,7 +138,7 @@ static int lg_infer_binary(IrNode *n, IrDiag *d) {
     IrDType odt = lg_binary_out_type(n->op, a->dtype);
     if (n->opset < 7 && lg_has_legacy_broadcast(n->op)) {
         int b_axis;
-        if (lg_legacy_axis(n, d, a, b, &b_axis))
+        if (op_legacy_broadcast(n, d, a, b, &b_axis))
             return -1;
         return op_set_output(n, 0, odt, a->rank, a->dims);
     }
@@ -222,24 +156,25 @@ static IrDType lg_unary_out_type(int op, IrDType dt) {
 /* Infer hook of the unary ops (Not, IsNaN, IsInf, Sign, Floor, Ceil, Round, Reciprocal,
  * BitwiseNot). */
 static int lg_infer_unary(IrNode *n, IrDiag *d) {
-    const IrType *a = lg_in(n, d, 0);
+    const IrType *a = op_input_any_rank(n, d, 0);
     if (!a)
         return -1;
-    if (lg_check_type(n, d, 0, a->dtype, lg_types(n->op, n->opset)))
+    if (op_check_dtype(n, d, 0, a->dtype, lg_types(n->op, n->opset)))
         return -1;
     return op_set_output(n, 0, lg_unary_out_type(n->op, a->dtype), a->rank, a->dims);
 }
 
 /* Where(cond, X, Y): bool condition, X and Y of one type, three-way broadcast. */
 static int lg_infer_where(IrNode *n, IrDiag *d) {
-    const IrType *c = lg_in(n, d, 0), *x = c ? lg_in(n, d, 1) : NULL, *y = x ? lg_in(n, d, 2) : NULL;
+    const IrType *c = op_input_any_rank(n, d, 0), *x = c ? op_input_any_rank(n, d, 1) : NULL,
+                 *y = x ? op_input_any_rank(n, d, 2) : NULL;
     if (!y)
         return -1;
     if (c->dtype != IR_DT_BOOL) {
         ir_error(d, n, "condition has element type %s, expected bool", ir_dtype_name(c->dtype));
         return -1;
     }
-    if (lg_check_type(n, d, 1, x->dtype, lg_types(n->op, n->opset)))
+    if (op_check_dtype(n, d, 1, x->dtype, lg_types(n->op, n->opset)))
         return -1;
     if (x->dtype != y->dtype) {
         ir_error(d, n, "X and Y have different element types %s and %s", ir_dtype_name(x->dtype),
@@ -272,7 +207,7 @@ static int lg_round_mode(IrNode *n, IrDiag *d, int32_t *out) {
 /* Target type of a Cast (`to`) or CastLike (input 1's type); -1 + diag if invalid. */
 static int lg_cast_target(IrNode *n, IrDiag *d, int *to) {
     if (n->op == OP_CastLike) {
-        const IrType *t = lg_in(n, d, 1);
+        const IrType *t = op_input_any_rank(n, d, 1);
         if (!t)
             return -1;
         *to = t->dtype;
@@ -307,12 +242,12 @@ static int lg_cast_target(IrNode *n, IrDiag *d, int *to) {
 }
 
 static int lg_infer_cast(IrNode *n, IrDiag *d) {
-    const IrType *a = lg_in(n, d, 0);
+    const IrType *a = op_input_any_rank(n, d, 0);
     int to;
     int32_t rm;
     if (!a || lg_cast_target(n, d, &to))
         return -1;
-    if (lg_check_type(n, d, 0, a->dtype, LS_CASTABLE))
+    if (op_check_dtype(n, d, 0, a->dtype, LS_CASTABLE))
         return -1;
     if (lg_round_mode(n, d, &rm))
         return -1;
@@ -362,7 +297,7 @@ static int lg_lower(IrNode *n, IrDiag *d) {
     }
     if (n->opset < 7 && lg_has_legacy_broadcast(n->op)) {
         int b_axis;
-        if (lg_legacy_axis(n, d, &n->in[0]->type, &n->in[1]->type, &b_axis))
+        if (op_legacy_broadcast(n, d, &n->in[0]->type, &n->in[1]->type, &b_axis))
             return -1;
         p->b_axis = b_axis;
     }

@@ -240,7 +240,7 @@ int op_broadcast_shapes(IrNode *n, IrDiag *d, const IrType *a, const IrType *b, 
     return 0;
 }
 
-const IrType *op_input_tensor(IrNode *n, IrDiag *d, int i) {
+const IrType *op_input_any_rank(IrNode *n, IrDiag *d, int i) {
     IrValue *v = ir_node_in(n, i);
     if (!v) {
         ir_error(d, n, "input %d is missing", i);
@@ -250,11 +250,65 @@ const IrType *op_input_tensor(IrNode *n, IrDiag *d, int i) {
         ir_error(d, n, "input %d '%s' is not a tensor", i, v->name);
         return NULL;
     }
-    if (v->type.rank < 0) {
-        ir_error(d, n, "input %d '%s' has unknown rank", i, v->name);
+    return &v->type;
+}
+
+const IrType *op_input_tensor(IrNode *n, IrDiag *d, int i) {
+    const IrType *t = op_input_any_rank(n, d, i);
+    if (t && t->rank < 0) {
+        ir_error(d, n, "input %d '%s' has unknown rank", i, ir_node_in(n, i)->name);
         return NULL;
     }
-    return &v->type;
+    return t;
+}
+
+int op_check_dtype(IrNode *n, IrDiag *d, int i, IrDType dt, unsigned set) {
+    if (dt <= 0 || dt >= IR_DT_COUNT || !(set & (1u << dt))) {
+        ir_error(d, n, "input %d has element type %s, not supported by %s (opset %d)", i,
+                 ir_dtype_name(dt), n->op_type, n->opset);
+        return -1;
+    }
+    return 0;
+}
+
+int op_legacy_broadcast(IrNode *n, IrDiag *d, const IrType *a, const IrType *b, int *b_axis) {
+    *b_axis = -1;
+    if (a->rank < 0 || b->rank < 0)
+        return 0; /* checked again once ranks are known */
+    if (!ir_attr_int(n, "broadcast", 0)) {
+        int same = a->rank == b->rank;
+        for (int i = 0; same && i < a->rank; i++)
+            if (a->dims[i].value >= 0 && b->dims[i].value >= 0 &&
+                a->dims[i].value != b->dims[i].value)
+                same = 0;
+        if (!same) {
+            ir_error(d, n, "input shapes differ and attribute 'broadcast' is 0 (opset %d)",
+                     n->opset);
+            return -1;
+        }
+        return 0;
+    }
+    int64_t axis = a->rank - b->rank;
+    if (ir_node_attr(n, "axis")) {
+        axis = ir_attr_int(n, "axis", 0);
+        if (axis < 0)
+            axis += a->rank;
+    }
+    if (b->rank > a->rank || axis < 0 || axis + b->rank > a->rank) {
+        ir_error(d, n, "B (rank %d) does not fit in A (rank %d) at axis %lld", b->rank, a->rank,
+                 (long long)axis);
+        return -1;
+    }
+    for (int i = 0; i < b->rank; i++) {
+        int64_t bd = b->dims[i].value, ad = a->dims[axis + i].value;
+        if (bd >= 0 && bd != 1 && ad >= 0 && bd != ad) {
+            ir_error(d, n, "B dim %d is %lld, A dim %lld is %lld: not broadcastable", i,
+                     (long long)bd, (long long)(axis + i), (long long)ad);
+            return -1;
+        }
+    }
+    *b_axis = axis == a->rank - b->rank ? -1 : (int)axis;
+    return 0;
 }
 
 int op_set_output(IrNode *n, int i, IrDType dt, int rank, const IrDim *dims) {
