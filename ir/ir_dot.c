@@ -2,8 +2,12 @@
  *
  * What is drawn (the language is Graphviz's DOT, graphviz.org/doc/info/lang.html):
  *  - every node as a rounded box labelled "[domain.]OpType" and its name; a fused node (name
- *    joining the originals with '+', e.g. "conv1+relu1") is filled orange with a double border
- *    and labelled "fused";
+ *    joining the originals with '+', e.g. "conv1+relu1", or an op of domain ai.onnxc) is filled
+ *    orange with a double border, labelled "fused", and drawn inside its own cluster
+ *    (`subgraph cluster_g<G>_f<N>`) together with a note listing the original nodes it replaced,
+ *    one line each, "name: OpType" when the op type is known (FusedElementwise's `ops`
+ *    attribute; the base op and the `activation` of FusedConv/FusedGemm/FusedMatMul; names
+ *    only for a standard op with a joined name, e.g. Gemm from MatMul + Add);
  *  - graph inputs as blue ellipses, graph outputs as green ellipses;
  *  - initializers and folded constants as small grey boxes (with their values when they have at
  *    most DOT_SMALL_ELEMS elements); larger ones are folded into their consumers' labels
@@ -130,10 +134,107 @@ static void dot_graph_body(Dot *D, const IrGraph *g, int level, int indent);
 
 static void dot_indent(Dot *D, int n) { fprintf(D->f, "%*s", n, ""); }
 
-/* A node, its incoming edges, and clusters for its subgraphs. */
+/* 1 if n is a fused node: its name joins the originals with '+' or its op is onnxc's own. */
+static int is_fused(const IrNode *n) {
+    return (n->name && strchr(n->name, '+') != NULL) ||
+           (n->domain && strcmp(n->domain, "ai.onnxc") == 0);
+}
+
+/* Number of sep-separated parts of s (at least 1). */
+static int count_parts(const char *s, char sep) {
+    int k = 1;
+    for (; s && *s; s++)
+        k += *s == sep;
+    return k;
+}
+
+/* Writes part `i` of the '+'- (or ','-) separated list s. */
+static void dot_part(Dot *D, const char *s, char sep, int i) {
+    for (; s && i > 0; s++) {
+        if (!*s)
+            return;
+        i -= *s == sep;
+    }
+    if (!s)
+        return;
+    const char *e = strchr(s, sep);
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    char buf[DOT_MAX_NAME + 1];
+    if (n > DOT_MAX_NAME)
+        n = DOT_MAX_NAME;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    dot_text(D, buf, DOT_MAX_NAME);
+}
+
+/* Most original nodes listed in the note of one fused node. */
+#define DOT_MAX_PARTS 32
+
+/* The note of fused node n: one line per original node ("name: OpType" when known). */
+static void dot_fused_parts(Dot *D, const IrNode *n, int gid, int indent) {
+    const char *name = n->name && n->name[0] ? n->name : NULL;
+    int nparts = name ? count_parts(name, '+') : 1;
+    const char *ops = NULL; /* FusedElementwise: op types of the parts, in order */
+    const char *act = NULL; /* FusedConv/Gemm/MatMul: the activation of the last part */
+    const char *base = NULL; /* FusedConv/Gemm/MatMul: the op of the first part */
+    const IrAttr *a = ir_node_attr(n, "ops");
+    if (a && a->kind == IR_ATTR_STRING && a->s.data) {
+        ops = a->s.data;
+        if (count_parts(ops, ',') != nparts)
+            ops = NULL; /* a part's name had a '+' of its own: names only */
+    }
+    /* a standard op with a joined name (Gemm from MatMul + Add, Conv with a folded
+     * BatchNormalization): the originals' types are not recorded, names only */
+    if (!ops && n->domain && strcmp(n->domain, "ai.onnxc") == 0 &&
+        strncmp(n->op_type, "Fused", 5) == 0 && strcmp(n->op_type, "FusedElementwise") != 0) {
+        base = n->op_type + 5; /* FusedConv: Conv, then the activation */
+        const IrAttr *ac = ir_node_attr(n, "activation");
+        if (ac && ac->kind == IR_ATTR_STRING && ac->s.data)
+            act = ac->s.data;
+    }
+    dot_indent(D, indent);
+    fprintf(D->f, "g%d_n%d_parts [label=\"replaces %d node%s:\\l", gid, n->id, nparts,
+            nparts == 1 ? "" : "s");
+    for (int i = 0; i < nparts && i < DOT_MAX_PARTS; i++) {
+        if (name)
+            dot_part(D, name, '+', i);
+        else
+            fputs("(unnamed)", D->f);
+        if (ops) {
+            fputs(": ", D->f);
+            dot_part(D, ops, ',', i);
+        } else if (i == 0 && nparts > 1 && base) {
+            fputs(": ", D->f);
+            dot_text(D, base, DOT_MAX_NAME);
+        } else if (i == nparts - 1 && nparts > 1 && act) {
+            fputs(": ", D->f);
+            dot_text(D, act, DOT_MAX_NAME);
+        }
+        fputs("\\l", D->f);
+    }
+    if (nparts > DOT_MAX_PARTS)
+        fprintf(D->f, "(+%d more)\\l", nparts - DOT_MAX_PARTS);
+    fputs("\", shape=note, fontsize=8, style=filled, fillcolor=\"#fff8ee\", color=\"#e0a050\"];\n",
+          D->f);
+}
+
+/* A node, its incoming edges, and clusters for its subgraphs. A fused node and the note listing
+ * its original nodes go into a cluster of their own; the edges are written after the cluster is
+ * closed (an edge inside a subgraph would pull its source node into the cluster). */
 static void dot_node(Dot *D, const IrNode *n, int level, int indent) {
     int gid = D->chain_id[level];
-    int fused = n->name && strchr(n->name, '+') != NULL;
+    int fused = is_fused(n);
+    int outer_indent = indent;
+    if (fused) {
+        dot_indent(D, indent);
+        fprintf(D->f, "subgraph cluster_g%d_f%d {\n", gid, n->id);
+        indent += 2;
+        dot_indent(D, indent);
+        fputs("label=\"fused ", D->f);
+        dot_text(D, n->op_type, DOT_MAX_NAME);
+        fputs("\"; style=\"rounded,filled\"; fillcolor=\"#fff3e0\"; color=\"#e08000\"; "
+              "fontsize=9;\n", D->f);
+    }
     dot_indent(D, indent);
     fprintf(D->f, "g%d_n%d [label=\"", gid, n->id);
     if (fused)
@@ -163,6 +264,14 @@ static void dot_node(Dot *D, const IrNode *n, int level, int indent) {
         fprintf(D->f, "\\n(+%d more constants)", folded - DOT_MAX_FOLDED);
     fprintf(D->f, "\", shape=box, style=\"rounded,filled\", fillcolor=\"%s\"%s];\n",
             fused ? "#ffcc80" : "#ffffff", fused ? ", peripheries=2, penwidth=1.5" : "");
+    if (fused) {
+        dot_fused_parts(D, n, gid, indent);
+        dot_indent(D, indent);
+        fprintf(D->f, "g%d_n%d_parts -> g%d_n%d [style=invis];\n", gid, n->id, gid, n->id);
+        indent = outer_indent;
+        dot_indent(D, indent);
+        fputs("}\n", D->f);
+    }
     /* incoming edges */
     for (int i = 0; i < n->nin; i++) {
         const IrValue *v = n->in[i];

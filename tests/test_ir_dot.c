@@ -6,6 +6,11 @@
  * `dot` is installed, that text and the dot of a sample of the ONNX backend test models (env
  * ONNXC_BACKEND_TESTS or ../shared/onnx-backend-tests) must be accepted by `dot -Tsvg`
  * (skipped with a message otherwise).
+ *
+ * Golden: the inputs tests/golden/O3/conv_bn_relu_pool.ir and tests/golden/fuse_elementwise/
+ * chain.ir go through the -O3 pass pipeline; their dot text (fused nodes as clusters listing the
+ * nodes they replaced) must equal tests/golden/dot/<case>.dot byte for byte
+ * (ONNXC_GOLDEN_UPDATE=1 rewrites the files; review the diff).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -22,6 +27,8 @@
 
 #include "frontend/fe.h"
 #include "ir/ir.h"
+#include "passes/pass.h"
+#include "passes/pass_manager.h"
 
 static const char *k_text =
     "onnxc-ir 1\nir_version 8\nproducer \"p\\\"q\" \"1\"\ndomain \"\"\nmodel_version 0\n"
@@ -194,10 +201,95 @@ static void test_dot_backend_sample(void **state) {
     assert_true(rendered > 0);
 }
 
+static char *slurp_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *s = NULL;
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = (len + 4096 + 1) * 2;
+            char *t = realloc(s, cap);
+            assert_non_null(t);
+            s = t;
+        }
+        size_t k = fread(s + len, 1, 4096, f);
+        len += k;
+        if (k == 0)
+            break;
+    }
+    fclose(f);
+    s[len] = 0;
+    return s;
+}
+
+/* The dot of a golden IR input after the -O3 pipeline equals tests/golden/dot/<name>.dot. */
+static void check_dot_golden(const char *in_rel, const char *name, int expect_clusters) {
+    char in[1024], exp[1024];
+    snprintf(in, sizeof in, "%s/tests/golden/%s", ONNXC_SOURCE_DIR, in_rel);
+    snprintf(exp, sizeof exp, "%s/tests/golden/dot/%s.dot", ONNXC_SOURCE_DIR, name);
+    char *text = slurp_file(in);
+    assert_non_null(text);
+    IrDiag d;
+    ir_diag_init(&d, in);
+    IrModel *m = ir_parse_model(text, strlen(text), in, &d);
+    free(text);
+    assert_non_null(m);
+    OnnxcCompileOptions o;
+    onnxc_options_default(&o);
+    o.verify_each = 1;
+    assert_int_equal(pass_infer(m->graph, &d), 0);
+    PassCtx cx;
+    pm_ctx_init(&cx, &o, &d);
+    int rc = pm_run_pipeline(m, &cx, pm_pipeline_for_level(3));
+    pm_ctx_free(&cx);
+    for (int i = 0; i < d.nentries; i++)
+        print_message("  diag: %s\n", d.entries[i].msg);
+    assert_true(rc >= 0);
+    char *got = dot_text(m, 0);
+    /* each fused node is a cluster holding the node and the list of what it replaced */
+    int nclusters = 0;
+    for (const char *c = got; (c = strstr(c, "subgraph cluster_g0_f")); c++)
+        nclusters++;
+    assert_int_equal(nclusters, expect_clusters);
+    const char *upd = getenv("ONNXC_GOLDEN_UPDATE");
+    if (upd && *upd && strcmp(upd, "0") != 0) {
+        FILE *f = fopen(exp, "w");
+        assert_non_null(f);
+        fputs(got, f);
+        fclose(f);
+        print_message("golden: rewrote %s\n", exp);
+    } else {
+        char *want = slurp_file(exp);
+        if (!want)
+            print_message("%s missing: run with ONNXC_GOLDEN_UPDATE=1\n", exp);
+        assert_non_null(want);
+        if (strcmp(want, got) != 0)
+            print_message("--- expected %s:\n%s--- got:\n%s---\n", exp, want, got);
+        assert_string_equal(want, got);
+        free(want);
+    }
+    if (have_dot())
+        assert_int_equal(run_dot(got), 0);
+    free(got);
+    ir_model_destroy(m);
+    ir_diag_free(&d);
+}
+
+static void test_dot_golden_fused(void **state) {
+    (void)state;
+    /* FusedConv (conv1+bn1+relu1) and Gemm (fc/MatMul+fc/Add, standard op, fused name) */
+    check_dot_golden("O3/conv_bn_relu_pool.ir", "conv_bn_relu_pool", 2);
+    /* FusedElementwise of 5 nodes, each listed with its op type */
+    check_dot_golden("fuse_elementwise/chain.ir", "chain", 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dot_pieces),
         cmocka_unit_test(test_dot_backend_sample),
+        cmocka_unit_test(test_dot_golden_fused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
