@@ -16,6 +16,11 @@ extern "C" {
 typedef struct FeOptions {
     int64_t max_file_bytes;      /* refuse model files larger than this (0: default 4 GiB) */
     int allow_external_data;     /* 1 (default when options NULL): load external data files */
+    /* 0: the main graph as stored. k >= 1: the main graph becomes ONNX's training graph of
+     * training_info[k-1] (onnx.proto TrainingInfoProto.algorithm): the concatenation of the main
+     * graph's and the algorithm's inputs, initializers, nodes and outputs, in that order
+     * (passes/pass_trinfo.c builds the training step from it). Error if there is no such entry. */
+    int training_algorithm;
 } FeOptions;
 
 /* Loads a model file: an ONNX ModelProto, or onnxc IR text (docs/IR_FORMAT.md, recognised by

@@ -28,6 +28,8 @@ typedef struct FeLoad {
     const char *dir;                    /* model folder for external data (NULL: none) */
     int allow_external;                 /* FeOptions.allow_external_data */
     const Onnx__FunctionProto *fn;      /* function being loaded (its opset_import), or NULL */
+    int combine;                        /* FeOptions.training_algorithm */
+    int keep_tensors;                   /* do not release decoded tensor bytes (loaded twice) */
 } FeLoad;
 
 static const char *fe_str(const char *s) { return s ? s : ""; }
@@ -302,7 +304,8 @@ static int fe_attr(FeLoad *L, IrNode *n, const Onnx__AttributeProto *ap, int dep
             return -1;
         }
         at->t = fe_tensor_decode(a, ap->t, &tc, d);
-        fe_tensor_release(ap->t); /* decoded: free the message's copy (Constant weights) */
+        if (!L->keep_tensors)
+            fe_tensor_release(ap->t); /* decoded: free the message's copy (Constant weights) */
         return at->t ? 0 : -1;
     case IR_ATTR_SPARSE_TENSOR:
         if (!ap->sparse_tensor) {
@@ -555,7 +558,7 @@ static int fe_load_graph(FeLoad *L, IrGraph *g, const Onnx__GraphProto *gp, int 
         }
         IrTensor *t = sparse ? fe_sparse_decode(g->arena, sp, &tc, d)
                              : fe_tensor_decode(g->arena, tp, &tc, d);
-        if (!sparse) /* the message is ours (unpacked by fe_load_*): drop the decoded bytes */
+        if (!sparse && !L->keep_tensors) /* the message is ours: drop the decoded bytes */
             fe_tensor_release((Onnx__TensorProto *)tp);
         if (!t)
             continue;
@@ -705,6 +708,158 @@ static int fe_load_function(FeLoad *L, const Onnx__FunctionProto *fp, int index)
     return d->nerrors > e0 ? -1 : 0;
 }
 
+/* ---------------------------------------------------------------- training_info */
+
+#define FE_MAX_TRAINING_INFO 4096
+#define FE_MAX_BINDINGS 1000000
+
+/* 1 if `name` is an initializer of g (a value with constant data, not captured). */
+static int fe_is_init(const IrGraph *g, const char *name) {
+    const IrValue *v = g ? ir_graph_find_value(g, name) : NULL;
+    return v && v->init && (v->flags & IR_VALUE_INITIALIZER) && !(v->flags & IR_VALUE_OUTER);
+}
+
+/* 1 if `name` is an output of g. */
+static int fe_is_output(const IrGraph *g, const char *name) {
+    for (int i = 0; g && i < g->noutputs; i++)
+        if (g->outputs[i] && !strcmp(g->outputs[i]->name, name))
+            return 1;
+    return 0;
+}
+
+/* Copies n StringStringEntryProto into arena arrays; 0 / -1 (OOM or an empty name). */
+static int fe_bindings(FeLoad *L, int k, const char *what, Onnx__StringStringEntryProto **e,
+                       size_t n, int *cnt, const char ***keys, const char ***vals) {
+    IrModel *m = L->m;
+    *cnt = 0;
+    if (n == 0)
+        return 0;
+    if (n > FE_MAX_BINDINGS) {
+        ir_error(L->d, NULL, "training_info[%d]: %zu entries in %s (at most %d)", k, n, what,
+                 FE_MAX_BINDINGS);
+        return -1;
+    }
+    *keys = ir_arena_alloc(m->arena, n * sizeof(char *));
+    *vals = ir_arena_alloc(m->arena, n * sizeof(char *));
+    if (!*keys || !*vals) {
+        ir_error(L->d, NULL, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *key = e[i] ? fe_str(e[i]->key) : "", *val = e[i] ? fe_str(e[i]->value) : "";
+        if (!key[0] || !val[0]) {
+            ir_error(L->d, NULL, "training_info[%d]: %s entry #%zu has an empty key or value", k,
+                     what, i);
+            return -1;
+        }
+        (*keys)[i] = ir_arena_strdup(m->arena, key);
+        (*vals)[i] = ir_arena_strdup(m->arena, val);
+        if (!(*keys)[i] || !(*vals)[i]) {
+            ir_error(L->d, NULL, "out of memory");
+            return -1;
+        }
+    }
+    *cnt = (int)n;
+    return 0;
+}
+
+/* ModelProto.training_info -> m->training_info (ir/ir.h IrTrainingInfo), with the checks of
+ * onnx.proto's TrainingInfoProto comments. Runs after the main graph is loaded. */
+static int fe_load_training_info(FeLoad *L, const Onnx__ModelProto *mp) {
+    IrModel *m = L->m;
+    IrDiag *d = L->d;
+    size_t n = mp->n_training_info;
+    if (n == 0)
+        return 0;
+    if (n > FE_MAX_TRAINING_INFO) {
+        ir_error(d, NULL, "model has %zu training_info entries (at most %d)", n,
+                 FE_MAX_TRAINING_INFO);
+        return -1;
+    }
+    m->training_info = ir_arena_alloc(m->arena, n * sizeof *m->training_info);
+    if (!m->training_info) {
+        ir_error(d, NULL, "out of memory");
+        return -1;
+    }
+    memset(m->training_info, 0, n * sizeof *m->training_info);
+    int e0 = d->nerrors;
+    for (size_t k = 0; k < n; k++) {
+        const Onnx__TrainingInfoProto *tp = mp->training_info[k];
+        IrTrainingInfo *ti = &m->training_info[k];
+        m->ntraining_info = (int)k + 1; /* what exists is destroyed with the model */
+        if (!tp)
+            continue;
+        char nm[64];
+        if (tp->initialization) {
+            snprintf(nm, sizeof nm, "training_info[%zu].initialization", k);
+            ti->initialization = ir_graph_create(m, NULL, nm);
+            if (!ti->initialization) {
+                ir_error(d, NULL, "out of memory");
+                return -1;
+            }
+            if (fe_load_graph(L, ti->initialization, tp->initialization, 0))
+                continue;
+            if (ti->initialization->ninputs > 0) {
+                ir_error(d, NULL, "training_info[%zu]: the initialization graph has inputs "
+                         "(onnx.proto: it has none)", k);
+                continue;
+            }
+        }
+        if (tp->algorithm) {
+            snprintf(nm, sizeof nm, "training_info[%zu].algorithm", k);
+            ti->algorithm = ir_graph_create(m, m->graph, nm);
+            if (!ti->algorithm) {
+                ir_error(d, NULL, "out of memory");
+                return -1;
+            }
+            /* the combined graph loads this algorithm again (fe_load_model_proto) */
+            L->keep_tensors = L->combine == (int)k + 1;
+            int bad = fe_load_graph(L, ti->algorithm, tp->algorithm, 0);
+            L->keep_tensors = 0;
+            if (bad)
+                continue;
+        }
+        if (fe_bindings(L, (int)k, "initialization_binding", tp->initialization_binding,
+                        tp->n_initialization_binding, &ti->ninit_bind, &ti->init_keys,
+                        &ti->init_values) ||
+            fe_bindings(L, (int)k, "update_binding", tp->update_binding, tp->n_update_binding,
+                        &ti->nupdate_bind, &ti->update_keys, &ti->update_values))
+            return -1;
+        for (int i = 0; i < ti->ninit_bind; i++) {
+            const char *key = ti->init_keys[i], *val = ti->init_values[i];
+            if (!fe_is_init(m->graph, key) && !fe_is_init(ti->algorithm, key))
+                ir_error(d, NULL, "training_info[%zu]: initialization_binding '%s' <- '%s': '%s' "
+                         "is not an initializer of the main graph or of the algorithm", k, key,
+                         val, key);
+            else if (!fe_is_output(ti->initialization, val))
+                ir_error(d, NULL, "training_info[%zu]: initialization_binding '%s' <- '%s': '%s' "
+                         "is not an output of the initialization graph", k, key, val, val);
+        }
+        for (int i = 0; i < ti->nupdate_bind; i++) {
+            const char *key = ti->update_keys[i], *val = ti->update_values[i];
+            if (!fe_is_init(m->graph, key) && !fe_is_init(ti->algorithm, key))
+                ir_error(d, NULL, "training_info[%zu]: update_binding '%s' <- '%s': '%s' is not "
+                         "an initializer of the main graph or of the algorithm", k, key, val, key);
+            else if (!fe_is_output(ti->algorithm, val) && !fe_is_output(m->graph, val))
+                ir_error(d, NULL, "training_info[%zu]: update_binding '%s' <- '%s': '%s' is not "
+                         "an output of the algorithm or of the main graph", k, key, val, val);
+            /* keys are unique across every update_binding (onnx.proto rule 1) */
+            for (size_t j = 0; j <= k; j++) {
+                const IrTrainingInfo *tj = &m->training_info[j];
+                int lim = j == k ? i : tj->nupdate_bind;
+                for (int q = 0; q < lim; q++)
+                    if (!strcmp(tj->update_keys[q], key)) {
+                        ir_error(d, NULL, "training_info[%zu]: update_binding assigns '%s' twice "
+                                 "(also in training_info[%zu])", k, key, j);
+                        j = k + 1;
+                        break;
+                    }
+            }
+        }
+    }
+    return d->nerrors > e0 ? -1 : 0;
+}
+
 /* ---------------------------------------------------------------- model */
 
 static int fe_load_model_proto(FeLoad *L, const Onnx__ModelProto *mp) {
@@ -783,7 +938,21 @@ static int fe_load_model_proto(FeLoad *L, const Onnx__ModelProto *mp) {
     m->graph = ir_graph_create(m, NULL, mp->graph->name ? mp->graph->name : "main");
     if (!m->graph)
         goto oom;
-    return fe_load_graph(L, m->graph, mp->graph, 0);
+    if (fe_load_graph(L, m->graph, mp->graph, 0))
+        return -1;
+    if (fe_load_training_info(L, mp))
+        return -1;
+    if (L->combine > 0) { /* ONNX's training graph: main ++ algorithm (onnx.proto) */
+        const Onnx__TrainingInfoProto *ti = (size_t)L->combine <= mp->n_training_info
+                                                ? mp->training_info[L->combine - 1] : NULL;
+        if (!ti || !ti->algorithm) {
+            ir_error(d, NULL, "training_info[%d]: no such entry or no algorithm graph",
+                     L->combine - 1);
+            return -1;
+        }
+        return fe_load_graph(L, m->graph, ti->algorithm, 0);
+    }
+    return 0;
 oom:
     ir_error(d, NULL, "out of memory");
     return -1;
@@ -880,7 +1049,7 @@ static IrModel *fe_load_unpacked(Onnx__ModelProto *mp, const char *path, const c
     if (dir)
         m->dir = ir_arena_strdup(m->arena, dir);
     FeLoad L = {.m = m, .d = d, .dir = dir, .allow_external = opt ? opt->allow_external_data : 1,
-                .fn = NULL};
+                .fn = NULL, .combine = opt ? opt->training_algorithm : 0};
     int e0 = d->nerrors;
     fe_load_model_proto(&L, mp);
     onnx__model_proto__free_unpacked(mp, &fe_pb_allocator);

@@ -364,6 +364,22 @@ typedef struct IrOpsetImport {
     int64_t version;
 } IrOpsetImport;
 
+/* One ModelProto.training_info entry (onnx.proto TrainingInfoProto; docs/TRAINING.md section
+ * "TrainingInfoProto"), imported by the frontend. `initialization` has no parent (no inputs);
+ * `algorithm` has the main graph as parent, so names it takes from the inference graph
+ * (initializers, inputs, intermediates) are IR_VALUE_OUTER values. Either graph is NULL when the
+ * proto leaves it out. Bindings are (key = initializer name, value = output name) pairs, checked
+ * at import: keys name an initializer of the main graph or of this algorithm, update keys are
+ * unique across all entries, values name an output of the bound graph (update values may also
+ * be main-graph outputs). Not printed by the IR text format. */
+typedef struct IrTrainingInfo {
+    struct IrGraph *initialization;
+    struct IrGraph *algorithm;
+    int ninit_bind, nupdate_bind;
+    const char **init_keys, **init_values;     /* ninit_bind each */
+    const char **update_keys, **update_values; /* nupdate_bind each */
+} IrTrainingInfo;
+
 typedef struct IrModel {
     IrArena *arena;          /* model-level strings */
     int64_t ir_version;
@@ -384,6 +400,9 @@ typedef struct IrModel {
     /* Set by onnxc_prepare (passes/pass.h) from the memory plan; -1 before planning. */
     int64_t workspace_bytes; /* planned workspace size of the main graph */
     int64_t naive_bytes;     /* sum of all intermediate sizes (what a plan without reuse needs) */
+    /* ModelProto.training_info, in file order (frontend; destroyed with the model). */
+    int ntraining_info;
+    IrTrainingInfo *training_info;
 } IrModel;
 
 /* ---------------------------------------------------------------- construction */

@@ -490,6 +490,10 @@ void ir_model_destroy(IrModel *m) {
     ir_graph_destroy(m->graph);
     for (int i = 0; i < m->nfunctions; i++)
         ir_graph_destroy(m->functions[i]);
+    for (int i = 0; i < m->ntraining_info; i++) {
+        ir_graph_destroy(m->training_info[i].initialization);
+        ir_graph_destroy(m->training_info[i].algorithm);
+    }
     ir_arena_destroy(m->arena);
     free(m);
 }

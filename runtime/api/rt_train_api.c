@@ -64,6 +64,7 @@ void rt_train_destroy(OnnxcTrainer *c) {
     free(c->s1);
     free(c->s2);
     free(c->numel);
+    free(c->nbytes);
     free(c->ws_train);
     free(c->ws_infer);
     free(c);
@@ -85,17 +86,26 @@ int rt_train_create(const RtTrainDesc *t, OnnxcTrainer **out) {
     c->s1 = calloc((size_t)nw + 1, sizeof *c->s1);
     c->s2 = calloc((size_t)nw + 1, sizeof *c->s2);
     c->numel = calloc((size_t)nw + 1, sizeof *c->numel);
+    c->nbytes = calloc((size_t)nw + 1, sizeof *c->nbytes);
     c->ws_train = aligned(t->train->workspace_bytes);
     c->ws_infer = aligned(t->infer->workspace_bytes);
-    int bad = !c->w || !c->g || !c->s1 || !c->s2 || !c->numel ||
+    int bad = !c->w || !c->g || !c->s1 || !c->s2 || !c->numel || !c->nbytes ||
               (t->train->workspace_bytes && !c->ws_train) || (t->infer->workspace_bytes && !c->ws_infer);
+    int badtype = 0;
     for (int i = 0; !bad && i < nw; i++) {
         const OnnxcTensorInfo *ti = &t->train->info->inputs[t->nx + t->ny + i];
         int64_t n = 1;
         for (int k = 0; k < ti->rank; k++)
             n *= ti->dims[k];
         c->numel[i] = n;
-        size_t b = (size_t)n * sizeof(float);
+        /* float32 weights, except in TrainingInfoProto mode (optimizer state, step counts) */
+        size_t es = trinfo_mode(t) ? rt_dtype_size(ti->dtype) : sizeof(float);
+        if (es == 0) { /* an element type without a size (strings): not trainable */
+            bad = badtype = 1;
+            break;
+        }
+        size_t b = (size_t)n * es;
+        c->nbytes[i] = (int64_t)b;
         c->w[i] = aligned(b + 64);
         c->g[i] = aligned(b + 64);
         c->s1[i] = aligned(b + 64);
@@ -106,7 +116,7 @@ int rt_train_create(const RtTrainDesc *t, OnnxcTrainer **out) {
     }
     if (bad) {
         rt_train_destroy(c);
-        return ONNXC_ERR_NOMEM;
+        return badtype ? ONNXC_ERR_INVALID_ARG : ONNXC_ERR_NOMEM;
     }
     *out = c;
     return ONNXC_OK;
@@ -150,6 +160,13 @@ int rt_train_step(OnnxcTrainer *c, void *const *inputs, float *loss) {
     if (st)
         return st;
     c->step++;
+    if (trinfo_mode(c->t)) {
+        /* update_binding: every new value was computed from the old ones; assign them now */
+        for (int i = 0; i < c->t->nw; i++)
+            memcpy(c->w[i], c->g[i], (size_t)c->nbytes[i]);
+        c->loss = *loss;
+        return ONNXC_OK;
+    }
     for (int i = 0; i < c->t->nw; i++)
         rt_optim_step(&c->t->opt, c->lr, c->step, c->w[i], c->g[i], c->s1[i], c->s2[i],
                       c->numel[i]);
@@ -184,14 +201,14 @@ int rt_train_infer(OnnxcTrainer *c, void *const *inputs, void *const *outputs) {
 int rt_train_get_weight(OnnxcTrainer *c, int i, float *dst) {
     if (!c || !dst || i < 0 || i >= c->t->nw)
         return ONNXC_ERR_INVALID_ARG;
-    memcpy(dst, c->w[i], (size_t)c->numel[i] * sizeof(float));
+    memcpy(dst, c->w[i], (size_t)c->nbytes[i]);
     return ONNXC_OK;
 }
 
 int rt_train_set_weight(OnnxcTrainer *c, int i, const float *src) {
     if (!c || !src || i < 0 || i >= c->t->nw)
         return ONNXC_ERR_INVALID_ARG;
-    memcpy(c->w[i], src, (size_t)c->numel[i] * sizeof(float));
+    memcpy(c->w[i], src, (size_t)c->nbytes[i]);
     return ONNXC_OK;
 }
 
@@ -199,6 +216,19 @@ int rt_train_set_lr(OnnxcTrainer *c, double lr) {
     if (!c || !(lr >= 0))
         return ONNXC_ERR_INVALID_ARG;
     c->lr = lr;
+    return ONNXC_OK;
+}
+
+int rt_train_reset(OnnxcTrainer *c) {
+    if (!c)
+        return ONNXC_ERR_INVALID_ARG;
+    for (int i = 0; i < c->t->nw; i++) {
+        memcpy(c->w[i], c->t->w_init[i], (size_t)c->nbytes[i]);
+        memset(c->s1[i], 0, (size_t)c->nbytes[i]);
+        memset(c->s2[i], 0, (size_t)c->nbytes[i]);
+    }
+    c->step = 0;
+    c->lr = c->t->opt.lr;
     return ONNXC_OK;
 }
 
@@ -277,9 +307,9 @@ int rt_train_save(OnnxcTrainer *c, const char *path) {
             varint(&tp, (uint64_t)ti->dims[k]);
         }
         varint(&tp, (2 << 3) | 0);
-        varint(&tp, 1); /* FLOAT */
+        varint(&tp, (uint64_t)ti->dtype); /* FLOAT except in TrainingInfoProto mode */
         field_bytes(&tp, 8, ti->name, strlen(ti->name));
-        field_bytes(&tp, 9, c->w[i], (size_t)c->numel[i] * sizeof(float));
+        field_bytes(&tp, 9, c->w[i], (size_t)c->nbytes[i]);
         if (tp.oom) {
             free(tp.p);
             free(g.p);

@@ -3,7 +3,8 @@
  * docs/TRAINING.md.
  *
  * A training library holds two compiled graphs: `train` (inputs: nx data inputs, ny targets,
- * nw weights; outputs: the loss, then one gradient per weight) and `infer` (inputs: nx data
+ * nw weights; outputs: the loss, then one gradient per weight; in RT_TRAIN_MODE_TRAININFO the
+ * new weights instead) and `infer` (inputs: nx data
  * inputs, nw weights; outputs: the model's outputs). The runtime keeps the weights and the
  * optimizer state in the OnnxcTrainer, feeds them to both graphs and updates them in place.
  */
@@ -29,7 +30,16 @@ typedef struct RtTrainDesc {
     const unsigned char *model;     /* the ModelProto without the trained initializers */
     uint64_t model_len;
     const char *loss;               /* "mse", "ce", "bce" */
+    /* RT_TRAIN_MODE_LOSS: as above. RT_TRAIN_MODE_TRAININFO: the model's TrainingInfoProto
+     * (passes/pass_trinfo.c): `train`'s outputs are the loss then the NEW value of each weight,
+     * which the step assigns (no optimizer); ny is 0; weights may have any fixed-size element
+     * type (their dtype and shape are train->info's inputs nx + ny + i). */
+    int32_t mode;
+    int32_t pad2_;
 } RtTrainDesc;
+
+#define RT_TRAIN_MODE_LOSS 0
+#define RT_TRAIN_MODE_TRAININFO 1
 
 typedef struct OnnxcTrainer OnnxcTrainer;
 
@@ -47,6 +57,9 @@ int rt_train_set_weight(OnnxcTrainer *c, int i, const float *src);
 int rt_train_set_lr(OnnxcTrainer *c, double lr);
 /* Writes the model with the current weights as an ONNX file (temporary file + rename). */
 int rt_train_save(OnnxcTrainer *c, const char *path);
+/* Back to the initial state: the weights' initial values (w_init: the model's initializers after
+ * its TrainingInfoProto initialization, if any), optimizer state and step count zero. */
+int rt_train_reset(OnnxcTrainer *c);
 /* Optimizer steps done so far. */
 int64_t rt_train_steps(const OnnxcTrainer *c);
 
