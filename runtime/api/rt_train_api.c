@@ -26,10 +26,17 @@ struct OnnxcTrainer {
     void *ws_train, *ws_infer;
     float **w, **g, **s1, **s2; /* nw each */
     int64_t *numel;         /* nw */
+    int64_t *nbytes;        /* nw: bytes of each weight (numel * element size) */
     int64_t step;           /* optimizer steps done */
     double lr;
     float loss;             /* last loss */
 };
+
+/* RT_TRAIN_MODE_TRAININFO (docs/TRAINING.md section 8); loss "trinfo" marks it too in
+ * descriptors whose emitter does not fill `mode` yet. */
+static int trinfo_mode(const RtTrainDesc *t) {
+    return t->mode == RT_TRAIN_MODE_TRAININFO || (t->loss && !strcmp(t->loss, "trinfo"));
+}
 
 static void *aligned(uint64_t n) {
     void *p = NULL;
