@@ -28,26 +28,9 @@
 #include "runtime/onnxc_rt.h"
 #include "runtime/rt_halfconv.h"
 #include "runtime/rt_params.h"
+#include "tests/test_util.h"
 
 /* ------------------------------------------------------------------ helpers */
-
-static RtTensor tn(void *data, int32_t dtype, int32_t rank, const int64_t *dims) {
-    RtTensor t = {data, dims, rank, dtype};
-    return t;
-}
-
-static const RtTensor absent = {NULL, NULL, -1, 0};
-
-static int run_k(const char *name, const void *p, const RtTensor *in, int nin, RtTensor *out,
-                 int nout) {
-    RtKernelFn f = rt_kernel_find(name);
-    assert_non_null(f);
-    RtCtx ctx;
-    rt_ctx_init(&ctx);
-    int st = f(&ctx, p, in, nin, out, nout);
-    if (st) print_message("%s: %s\n", name, ctx.errmsg);
-    return st;
-}
 
 static void near_f(const float *got, const double *want, int n, double tol) {
     for (int i = 0; i < n; i++)
@@ -544,11 +527,6 @@ static void test_infer_lower(void **state) {
 
 /* ------------------------------------------------------------------ backend node tests */
 
-static const char *backend_root(void) {
-    const char *e = getenv("ONNXC_BACKEND_TESTS");
-    return e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
-}
-
 static const char *const family_prefixes[] = {
     "test_resize", "test_upsample", "test_quantizelinear", "test_dequantizelinear",
     "test_dynamicquantizelinear", "test_convtranspose", "test_matmulinteger",
@@ -601,120 +579,14 @@ static int tensors_match(const IrTensor *got, const IrTensor *want, char *why, s
     return 1;
 }
 
-/* Loads, infers and lowers one test model and runs its nodes through their kernels on every
- * data set. Returns 1 on a pass, 0 with the reason in why. */
-static int run_node_test(const char *dir, const char *name, char *why, size_t cap) {
-    char path[1200];
-    IrDiag d;
-    ir_diag_init(&d, name);
-    snprintf(path, sizeof path, "%s/%s/model.onnx", dir, name);
-    IrModel *m = fe_load_model(path, NULL, &d);
-    if (!m) {
-        snprintf(why, cap, "load: %s", ir_diag_last(&d));
-        ir_diag_free(&d);
-        return 0;
-    }
-    IrGraph *g = m->graph;
-    int ok = 0, bad = 0;
-    if (pass_infer(g, &d) || pass_lower(g, &d)) {
-        snprintf(why, cap, "%s", ir_diag_last(&d));
-        goto done;
-    }
-    for (int set = 0; !bad; set++) {
-        struct stat sb;
-        snprintf(path, sizeof path, "%s/%s/test_data_set_%d", dir, name, set);
-        if (stat(path, &sb) != 0) break;
-        IrTensor **vals = calloc((size_t)g->nvalues + 1, sizeof *vals);
-        assert_non_null(vals);
-        for (int i = 0; i < g->nvalues; i++) vals[i] = g->values[i]->init;
-        for (int i = 0, k = 0; i < g->ninputs && !bad; i++) {
-            IrValue *v = g->inputs[i];
-            if (v->init) continue;
-            snprintf(path, sizeof path, "%s/%s/test_data_set_%d/input_%d.pb", dir, name, set, k++);
-            if (!(vals[v->id] = fe_read_tensor_pb(g->arena, path, &d))) {
-                snprintf(why, cap, "input: %s", ir_diag_last(&d));
-                bad = 1;
-            }
-        }
-        for (IrNode *n = g->first; n && !bad; n = n->next) {
-            RtTensor in[10], out[4];
-            if (!n->kernel || n->nin > 10 || n->nout > 4) {
-                snprintf(why, cap, "node %s has no kernel", n->op_type);
-                bad = 1;
-                break;
-            }
-            for (int i = 0; i < n->nin; i++) {
-                IrTensor *t = n->in[i] ? vals[n->in[i]->id] : NULL;
-                in[i] = t ? tn(t->data, t->dtype, t->rank, t->dims) : absent;
-            }
-            for (int i = 0; i < n->nout; i++) {
-                IrValue *v = n->out[i];
-                out[i] = absent;
-                if (!v) continue;
-                int64_t dims[IR_MAX_RANK];
-                for (int j = 0; j < v->type.rank; j++) dims[j] = v->type.dims[j].value;
-                IrTensor *t = ir_tensor_new(g->arena, v->type.dtype, v->type.rank, dims);
-                assert_non_null(t);
-                vals[v->id] = t;
-                out[i] = tn(t->data, t->dtype, t->rank, t->dims);
-            }
-            RtCtx ctx;
-            rt_ctx_init(&ctx);
-            RtKernelFn fn = rt_kernel_find(n->kernel);
-            if (!fn || fn(&ctx, n->params, in, n->nin, out, n->nout) != 0) {
-                snprintf(why, cap, "kernel %s: %s", n->kernel, fn ? ctx.errmsg : "not found");
-                bad = 1;
-            }
-        }
-        for (int i = 0; i < g->noutputs && !bad; i++) {
-            snprintf(path, sizeof path, "%s/%s/test_data_set_%d/output_%d.pb", dir, name, set, i);
-            IrTensor *want = fe_read_tensor_pb(g->arena, path, &d), *got = vals[g->outputs[i]->id];
-            if (!want || !got) {
-                snprintf(why, cap, "output %d: %s", i, want ? "not computed" : ir_diag_last(&d));
-                bad = 1;
-            } else if (!tensors_match(got, want, why, cap)) {
-                bad = 1;
-            }
-        }
-        free(vals);
-    }
-    ok = !bad;
-done:
-    ir_model_destroy(m);
-    ir_diag_free(&d);
-    return ok;
-}
-
-static int cmp_names(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void test_backend_node_tests(void **state) {
     (void)state;
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/node", backend_root());
-    DIR *dp = opendir(dir);
-    if (!dp) {
-        print_message("skipped: no ONNX backend test data at %s (set ONNXC_BACKEND_TESTS)\n", dir);
-        skip();
-        return;
-    }
-    char *names[256];
-    int count = 0, pass = 0;
-    struct dirent *e;
-    while ((e = readdir(dp)) && count < 256)
-        if (family_selected(e->d_name)) names[count++] = strdup(e->d_name);
-    closedir(dp);
-    qsort(names, (size_t)count, sizeof names[0], cmp_names);
-    for (int i = 0; i < count; i++) {
-        char why[600] = "";
-        if (run_node_test(dir, names[i], why, sizeof why)) pass++;
-        else print_message("  FAIL %s: %s\n", names[i], why);
-        free(names[i]);
-    }
-    print_message("image family backend node tests: %d of %d pass\n", pass, count);
+    int count, pass;
+    int unexpected =
+        tu_run_node_tests("image", family_selected, NULL, tensors_match, &count, &pass);
     assert_true(count >= 90);
     assert_int_equal(pass, count);
+    assert_int_equal(unexpected, 0);
 }
 
 int main(void) {

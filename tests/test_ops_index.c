@@ -20,27 +20,9 @@
 #include "passes/pass.h"
 #include "runtime/onnxc_rt.h"
 #include "runtime/rt_params.h"
+#include "tests/test_util.h"
 
 /* ------------------------------------------------------------------ helpers */
-
-static RtTensor tn(void *data, int32_t dtype, int32_t rank, const int64_t *dims) {
-    RtTensor t = {data, dims, rank, dtype};
-    return t;
-}
-
-static const RtTensor absent = {NULL, NULL, -1, 0};
-
-/* Runs kernel `name` on nin inputs and nout outputs; returns its status. */
-static int run_k(const char *name, const void *p, const RtTensor *in, int nin, RtTensor *out,
-                 int nout) {
-    RtKernelFn f = rt_kernel_find(name);
-    assert_non_null(f);
-    RtCtx ctx;
-    rt_ctx_init(&ctx);
-    int st = f(&ctx, p, in, nin, out, nout);
-    if (st) print_message("%s: %s\n", name, ctx.errmsg);
-    return st;
-}
 
 static void assert_f32(const float *got, const float *want, int n) {
     for (int i = 0; i < n; i++)

@@ -28,13 +28,9 @@
 #include "runtime/onnxc_rt.h"
 #include "runtime/rt_convert.h"
 #include "runtime/rt_params.h"
+#include "tests/test_util.h"
 
 /* ------------------------------------------------------------------ helpers */
-
-static RtTensor tn(void *data, int32_t dtype, int32_t rank, const int64_t *dims) {
-    RtTensor t = {data, dims, rank, dtype};
-    return t;
-}
 
 static RtLogicParams defaults(void) {
     RtLogicParams p = {-1, 0, 1, RT_ROUND_UP, 0, 0, 1, 1};
@@ -42,7 +38,7 @@ static RtLogicParams defaults(void) {
 }
 
 /* Runs kernel `name` on nin inputs and one output; returns its status. */
-static int run_k(const char *name, const RtLogicParams *p, const RtTensor *in, int nin,
+static int run_lk(const char *name, const RtLogicParams *p, const RtTensor *in, int nin,
                  RtTensor *out) {
     RtKernelFn f = rt_kernel_find(name);
     assert_non_null(f);
@@ -158,7 +154,7 @@ static void test_cast_kernel(void **state) {
     float xf[5] = {1.9f, -1.9f, 300.5f, NAN, -0.0f};
     int32_t yi[5];
     RtTensor in = tn(xf, IR_DT_FLOAT, 1, d5), out = tn(yi, IR_DT_INT32, 1, d5);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     assert_int_equal(yi[0], 1);
     assert_int_equal(yi[1], -1);
     assert_int_equal(yi[2], 300);
@@ -169,14 +165,14 @@ static void test_cast_kernel(void **state) {
     int8_t yb[5];
     in = tn(xs, IR_DT_INT16, 1, d5);
     out = tn(yb, IR_DT_INT8, 1, d5);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     int8_t wb[5] = {-56, 127, 5, -5, 0};
     assert_memory_equal(yb, wb, 5);
     /* float -> bool, NaN is true */
     uint8_t bo[5];
     in = tn(xf, IR_DT_FLOAT, 1, d5);
     out = tn(bo, IR_DT_BOOL, 1, d5);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     uint8_t wbo[5] = {1, 1, 1, 1, 0};
     assert_bytes(bo, wbo, 5);
     /* float -> int4: 7.5 -> 8 -> -8 (wrap), 2.5 -> 2, -9 -> 7, -0.5 -> 0, 15 -> -1 */
@@ -184,7 +180,7 @@ static void test_cast_kernel(void **state) {
     int8_t y4[5];
     in = tn(x4, IR_DT_FLOAT, 1, d5);
     out = tn(y4, IR_DT_INT4, 1, d5);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     int8_t w4[5] = {-8, 2, 7, 0, -1};
     assert_memory_equal(y4, w4, 5);
     /* float -> float8e4m3fn without saturation: 1000 -> NaN 0x7f */
@@ -193,7 +189,7 @@ static void test_cast_kernel(void **state) {
     p.saturate = 0;
     in = tn(x8, IR_DT_FLOAT, 1, d5);
     out = tn(y8, IR_DT_FLOAT8E4M3FN, 1, d5);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     /* -2 = -(1.0 * 2^1): 0x80 | (8 << 3) = 0xc0; 0.5: exponent 6 -> 0x30 */
     uint8_t w8[5] = {0x38, 0x7f, 0xc0, 0x00, 0x30};
     assert_bytes(y8, w8, 5);
@@ -204,7 +200,7 @@ static void test_cast_kernel(void **state) {
     int64_t d1[] = {1};
     in = tn(xu, IR_DT_UINT64, 1, d1);
     out = tn(yu, IR_DT_FLOAT, 1, d1);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     assert_true(yu[0] == 18446744073709551616.0f);
     /* plain C pairs: float -> uint8 keeps the low byte of the truncated value (300.7 -> 300 ->
      * 44, -1 -> 255); int64 -> int32 keeps the low 32 bits; bool -> double */
@@ -213,13 +209,13 @@ static void test_cast_kernel(void **state) {
     int64_t d3[] = {3};
     in = tn(xq, IR_DT_FLOAT, 1, d3);
     out = tn(yq, IR_DT_UINT8, 1, d3);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     assert_bytes(yq, (uint8_t[]){44, 255, 255}, 3);
     int64_t xl[3] = {((int64_t)1 << 32) + 5, -1, INT64_MIN};
     int32_t yl32[3];
     in = tn(xl, IR_DT_INT64, 1, d3);
     out = tn(yl32, IR_DT_INT32, 1, d3);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     assert_int_equal(yl32[0], 5);
     assert_int_equal(yl32[1], -1);
     assert_int_equal(yl32[2], 0);
@@ -227,7 +223,7 @@ static void test_cast_kernel(void **state) {
     double ybd[3];
     in = tn(xbo, IR_DT_BOOL, 1, d3);
     out = tn(ybd, IR_DT_DOUBLE, 1, d3);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     assert_true(ybd[0] == 1.0 && ybd[1] == 0.0 && ybd[2] == 1.0);
     /* double -> float16 rounds once from the double: 1 + 2^-11 + 2^-40 is just above the tie
      * and goes up to 1 + 2^-10 (0x3c01); through float it would tie down to 1.0 */
@@ -235,30 +231,30 @@ static void test_cast_kernel(void **state) {
     uint16_t yh[1];
     in = tn(xh, IR_DT_DOUBLE, 1, d1);
     out = tn(yh, IR_DT_FLOAT16, 1, d1);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     assert_int_equal(yh[0], 0x3c01);
     /* string -> double and -> int64 */
     IrString xs2[5] = {{"3.25", 4}, {"-INF", 4}, {"nan", 3}, {"1e3", 3}, {" 7", 2}};
     double yd[5];
     in = tn(xs2, IR_DT_STRING, 1, d5);
     out = tn(yd, IR_DT_DOUBLE, 1, d5);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     assert_true(yd[0] == 3.25 && isinf(yd[1]) && yd[1] < 0 && isnan(yd[2]) && yd[3] == 1000.0 &&
                 yd[4] == 7.0);
     IrString xs3[1] = {{"9007199254740993", 16}}; /* 2^53 + 1: exact only without double */
     int64_t yl[1];
     in = tn(xs3, IR_DT_STRING, 1, d1);
     out = tn(yl, IR_DT_INT64, 1, d1);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), 0);
     assert_true(yl[0] == 9007199254740993LL);
     IrString bad[1] = {{"hello", 5}};
     in = tn(bad, IR_DT_STRING, 1, d1);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), ONNXC_ERR_RUNTIME);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), ONNXC_ERR_RUNTIME);
     /* element count mismatch is an error, not a crash */
     int64_t d2[] = {2};
     out = tn(yl, IR_DT_INT64, 1, d2);
     in = tn(xu, IR_DT_UINT64, 1, d1);
-    assert_int_equal(run_k("rt_k_cast", &p, &in, 1, &out), ONNXC_ERR_SHAPE);
+    assert_int_equal(run_lk("rt_k_cast", &p, &in, 1, &out), ONNXC_ERR_SHAPE);
 }
 
 static void test_compare_broadcast(void **state) {
@@ -271,13 +267,13 @@ static void test_compare_broadcast(void **state) {
     uint8_t y[6];
     RtTensor in[2] = {tn(a, IR_DT_INT32, 2, da), tn(b, IR_DT_INT32, 1, db)};
     RtTensor out = tn(y, IR_DT_BOOL, 2, da);
-    assert_int_equal(run_k("rt_k_less", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_less", &p, in, 2, &out), 0);
     uint8_t wl[6] = {1, 0, 1, 0, 0, 0};
     assert_bytes(y, wl, 6);
-    assert_int_equal(run_k("rt_k_greater_equal", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_greater_equal", &p, in, 2, &out), 0);
     uint8_t wge[6] = {0, 1, 0, 1, 1, 1};
     assert_bytes(y, wge, 6);
-    assert_int_equal(run_k("rt_k_equal", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_equal", &p, in, 2, &out), 0);
     uint8_t weq[6] = {0, 1, 0, 0, 0, 1};
     assert_bytes(y, weq, 6);
     /* column broadcast: a [2,1] vs b [1,3] -> [2,3]; floats with NaN (never equal/less) */
@@ -285,7 +281,7 @@ static void test_compare_broadcast(void **state) {
     int64_t dfa[] = {2, 1}, dfb[] = {1, 3};
     in[0] = tn(fa, IR_DT_FLOAT, 2, dfa);
     in[1] = tn(fb, IR_DT_FLOAT, 2, dfb);
-    assert_int_equal(run_k("rt_k_less_equal", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_less_equal", &p, in, 2, &out), 0);
     uint8_t wle[6] = {0, 1, 1, 0, 0, 0};
     assert_bytes(y, wle, 6);
     /* uint64 compares as unsigned */
@@ -294,7 +290,7 @@ static void test_compare_broadcast(void **state) {
     in[0] = tn(ua, IR_DT_UINT64, 1, d1);
     in[1] = tn(ub, IR_DT_UINT64, 1, d1);
     out = tn(y, IR_DT_BOOL, 1, d1);
-    assert_int_equal(run_k("rt_k_greater", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_greater", &p, in, 2, &out), 0);
     assert_int_equal(y[0], 1);
     /* strings */
     IrString sa[2] = {{"ab", 2}, {"abc", 3}}, sb[1] = {{"abc", 3}};
@@ -302,16 +298,16 @@ static void test_compare_broadcast(void **state) {
     in[0] = tn(sa, IR_DT_STRING, 1, d2);
     in[1] = tn(sb, IR_DT_STRING, 1, d1);
     out = tn(y, IR_DT_BOOL, 1, d2);
-    assert_int_equal(run_k("rt_k_equal", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_equal", &p, in, 2, &out), 0);
     assert_int_equal(y[0], 0);
     assert_int_equal(y[1], 1);
-    assert_int_equal(run_k("rt_k_less", &p, in, 2, &out), ONNXC_ERR_TYPE);
+    assert_int_equal(run_lk("rt_k_less", &p, in, 2, &out), ONNXC_ERR_TYPE);
     /* shapes that do not broadcast are an error */
     int64_t d4[] = {4};
     in[0] = tn(a, IR_DT_INT32, 1, d4);
     in[1] = tn(b, IR_DT_INT32, 1, db);
     out = tn(y, IR_DT_BOOL, 1, d4);
-    assert_int_equal(run_k("rt_k_equal", &p, in, 2, &out), ONNXC_ERR_SHAPE);
+    assert_int_equal(run_lk("rt_k_equal", &p, in, 2, &out), ONNXC_ERR_SHAPE);
 }
 
 static void test_logical_where(void **state) {
@@ -321,13 +317,13 @@ static void test_logical_where(void **state) {
     int64_t d4[] = {4};
     RtTensor in[3] = {tn(a, IR_DT_BOOL, 1, d4), tn(b, IR_DT_BOOL, 1, d4)};
     RtTensor out = tn(y, IR_DT_BOOL, 1, d4);
-    assert_int_equal(run_k("rt_k_and", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_and", &p, in, 2, &out), 0);
     assert_bytes(y, (uint8_t[]){0, 0, 0, 1}, 4);
-    assert_int_equal(run_k("rt_k_or", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_or", &p, in, 2, &out), 0);
     assert_bytes(y, (uint8_t[]){0, 1, 1, 1}, 4);
-    assert_int_equal(run_k("rt_k_xor", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_xor", &p, in, 2, &out), 0);
     assert_bytes(y, (uint8_t[]){0, 1, 1, 0}, 4);
-    assert_int_equal(run_k("rt_k_not", &p, in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_not", &p, in, 1, &out), 0);
     assert_bytes(y, (uint8_t[]){1, 1, 0, 0}, 4);
     /* Where: cond [2,1], x [3], y scalar -> [2,3] */
     uint8_t c[2] = {1, 0};
@@ -337,7 +333,7 @@ static void test_logical_where(void **state) {
     in[1] = tn(x, IR_DT_INT64, 1, dx);
     in[2] = tn(z, IR_DT_INT64, 0, NULL);
     out = tn(w, IR_DT_INT64, 2, dw);
-    assert_int_equal(run_k("rt_k_where", &p, in, 3, &out), 0);
+    assert_int_equal(run_lk("rt_k_where", &p, in, 3, &out), 0);
     int64_t ww[6] = {10, 20, 30, -1, -1, -1};
     assert_memory_equal(w, ww, sizeof ww);
     /* Where on strings (16-byte records) */
@@ -347,7 +343,7 @@ static void test_logical_where(void **state) {
     in[1] = tn(sx, IR_DT_STRING, 1, d1);
     in[2] = tn(sz, IR_DT_STRING, 1, d1);
     out = tn(sw, IR_DT_STRING, 1, d2);
-    assert_int_equal(run_k("rt_k_where", &p, in, 3, &out), 0);
+    assert_int_equal(run_lk("rt_k_where", &p, in, 3, &out), 0);
     assert_int_equal(sw[0].len, 3);
     assert_int_equal(sw[1].len, 2);
 }
@@ -360,41 +356,41 @@ static void test_float_unary(void **state) {
     uint8_t b[8];
     int64_t d8[] = {8};
     RtTensor in = tn(x, IR_DT_FLOAT, 1, d8), out = tn(y, IR_DT_FLOAT, 1, d8);
-    assert_int_equal(run_k("rt_k_round", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_round", &p, &in, 1, &out), 0);
     float wr[7] = {0.0f, 2.0f, 2.0f, -0.0f, -2.0f, 3.0f, -INFINITY};
     for (int i = 0; i < 7; i++)
         assert_true(y[i] == wr[i]);
     assert_true(isnan(y[7]));
     assert_true(signbit(y[3])); /* -0.5 rounds to -0 */
-    assert_int_equal(run_k("rt_k_floor", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_floor", &p, &in, 1, &out), 0);
     float wf[7] = {0, 1, 2, -1, -3, 2, -INFINITY};
     for (int i = 0; i < 7; i++)
         assert_true(y[i] == wf[i]);
-    assert_int_equal(run_k("rt_k_ceil", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_ceil", &p, &in, 1, &out), 0);
     float wc[7] = {1, 2, 3, -0.0f, -2, 3, -INFINITY};
     for (int i = 0; i < 7; i++)
         assert_true(y[i] == wc[i]);
-    assert_int_equal(run_k("rt_k_reciprocal", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_reciprocal", &p, &in, 1, &out), 0);
     assert_true(y[0] == 2.0f && y[3] == -2.0f && y[6] == -0.0f);
-    assert_int_equal(run_k("rt_k_sign", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_sign", &p, &in, 1, &out), 0);
     float ws[7] = {1, 1, 1, -1, -1, 1, -1};
     for (int i = 0; i < 7; i++)
         assert_true(y[i] == ws[i]);
     assert_true(isnan(y[7]));
     out = tn(b, IR_DT_BOOL, 1, d8);
-    assert_int_equal(run_k("rt_k_isnan", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_isnan", &p, &in, 1, &out), 0);
     assert_bytes(b, (uint8_t[]){0, 0, 0, 0, 0, 0, 0, 1}, 8);
-    assert_int_equal(run_k("rt_k_isinf", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_isinf", &p, &in, 1, &out), 0);
     assert_bytes(b, (uint8_t[]){0, 0, 0, 0, 0, 0, 1, 0}, 8);
     p.detect_negative = 0;
-    assert_int_equal(run_k("rt_k_isinf", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_isinf", &p, &in, 1, &out), 0);
     assert_bytes(b, (uint8_t[]){0, 0, 0, 0, 0, 0, 0, 0}, 8);
     /* float16 Round: 2.5 -> 2 (0x4000), 3.5 -> 4 (0x4400) */
     uint16_t h[2] = {0x4100, 0x4300}, hy[2];
     int64_t d2[] = {2};
     in = tn(h, IR_DT_FLOAT16, 1, d2);
     out = tn(hy, IR_DT_FLOAT16, 1, d2);
-    assert_int_equal(run_k("rt_k_round", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_round", &p, &in, 1, &out), 0);
     assert_int_equal(hy[0], 0x4000);
     assert_int_equal(hy[1], 0x4400);
     /* integer Sign, and Floor refuses integers */
@@ -402,11 +398,11 @@ static void test_float_unary(void **state) {
     int64_t d3[] = {3};
     in = tn(si, IR_DT_INT8, 1, d3);
     out = tn(so, IR_DT_INT8, 1, d3);
-    assert_int_equal(run_k("rt_k_sign", &p, &in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_sign", &p, &in, 1, &out), 0);
     assert_int_equal(so[0], -1);
     assert_int_equal(so[1], 0);
     assert_int_equal(so[2], 1);
-    assert_int_equal(run_k("rt_k_floor", &p, &in, 1, &out), ONNXC_ERR_TYPE);
+    assert_int_equal(run_lk("rt_k_floor", &p, &in, 1, &out), ONNXC_ERR_TYPE);
 }
 
 static void test_mod_bits(void **state) {
@@ -418,12 +414,12 @@ static void test_mod_bits(void **state) {
     int64_t d5[] = {5};
     RtTensor in[2] = {tn(a, IR_DT_INT32, 1, d5), tn(b, IR_DT_INT32, 1, d5)};
     RtTensor out = tn(y, IR_DT_INT32, 1, d5);
-    assert_int_equal(run_k("rt_k_mod", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_mod", &p, in, 2, &out), 0);
     int32_t wm[5] = {2, -2, -1, 0, 0};
     assert_memory_equal(y, wm, sizeof wm);
     /* fmod = 1: sign of the dividend: -4 % 3 = -1, 7 % -3 = 1 */
     p.fmod = 1;
-    assert_int_equal(run_k("rt_k_mod", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_mod", &p, in, 2, &out), 0);
     int32_t wf[5] = {-1, 1, -1, 0, 0};
     assert_memory_equal(y, wf, sizeof wf);
     /* floats: fmod(-4.5, 2) = -0.5; fmod = 0: -4.5 mod 2 = 1.5 */
@@ -432,10 +428,10 @@ static void test_mod_bits(void **state) {
     in[0] = tn(fa, IR_DT_DOUBLE, 1, d2);
     in[1] = tn(fb, IR_DT_DOUBLE, 1, d2);
     out = tn(fy, IR_DT_DOUBLE, 1, d2);
-    assert_int_equal(run_k("rt_k_mod", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_mod", &p, in, 2, &out), 0);
     assert_true(fy[0] == -0.5 && fy[1] == 1.25);
     p.fmod = 0;
-    assert_int_equal(run_k("rt_k_mod", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_mod", &p, in, 2, &out), 0);
     assert_true(fy[0] == 1.5 && fy[1] == -0.75);
     /* BitShift: 1 << 7 = 128, 255 >> 9 = 0 (shift beyond width), 1 << 8 = 0 */
     uint8_t ba[3] = {1, 255, 1}, bb[3] = {7, 9, 8}, by[3];
@@ -443,23 +439,23 @@ static void test_mod_bits(void **state) {
     in[0] = tn(ba, IR_DT_UINT8, 1, d3);
     in[1] = tn(bb, IR_DT_UINT8, 1, d3);
     out = tn(by, IR_DT_UINT8, 1, d3);
-    assert_int_equal(run_k("rt_k_bitshift", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_bitshift", &p, in, 2, &out), 0);
     assert_bytes(by, (uint8_t[]){128, 0, 0}, 3);
     p.shift_right = 1;
     uint8_t bb2[3] = {0, 4, 1};
     in[1] = tn(bb2, IR_DT_UINT8, 1, d3);
-    assert_int_equal(run_k("rt_k_bitshift", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_bitshift", &p, in, 2, &out), 0);
     assert_bytes(by, (uint8_t[]){1, 15, 0}, 3);
     /* bitwise on int16 with broadcast of a scalar */
     int16_t ia[3] = {0x0f0f, -1, 0x1234}, ib[1] = {0x00ff}, iy[3];
     in[0] = tn(ia, IR_DT_INT16, 1, d3);
     in[1] = tn(ib, IR_DT_INT16, 0, NULL);
     out = tn(iy, IR_DT_INT16, 1, d3);
-    assert_int_equal(run_k("rt_k_bitwise_and", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_bitwise_and", &p, in, 2, &out), 0);
     assert_true(iy[0] == 0x000f && iy[1] == 0x00ff && iy[2] == 0x0034);
-    assert_int_equal(run_k("rt_k_bitwise_xor", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_bitwise_xor", &p, in, 2, &out), 0);
     assert_true(iy[0] == 0x0ff0 && iy[1] == (int16_t)0xff00 && iy[2] == 0x12cb);
-    assert_int_equal(run_k("rt_k_bitwise_not", &p, in, 1, &out), 0);
+    assert_int_equal(run_lk("rt_k_bitwise_not", &p, in, 1, &out), 0);
     assert_true(iy[0] == (int16_t)0xf0f0 && iy[1] == 0 && iy[2] == (int16_t)0xedcb);
 }
 
@@ -606,17 +602,12 @@ static void test_legacy_broadcast_kernel(void **state) {
     int64_t da[] = {2, 3, 2}, db[] = {3};
     RtTensor in[2] = {tn(a, IR_DT_BOOL, 3, da), tn(b, IR_DT_BOOL, 1, db)};
     RtTensor out = tn(y, IR_DT_BOOL, 3, da);
-    assert_int_equal(run_k("rt_k_or", &p, in, 2, &out), 0);
+    assert_int_equal(run_lk("rt_k_or", &p, in, 2, &out), 0);
     uint8_t w[12] = {1, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0};
     assert_bytes(y, w, 12);
 }
 
 /* ------------------------------------------------------------------ ONNX backend node tests */
-
-static const char *backend_root(void) {
-    const char *e = getenv("ONNXC_BACKEND_TESTS");
-    return e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
-}
 
 static const char *const family_prefixes[] = {
     "test_cast_", "test_castlike_", "test_equal", "test_less", "test_greater", "test_and",
@@ -695,105 +686,6 @@ static int tensors_match(const IrTensor *got, const IrTensor *want, char *why, s
     return 1;
 }
 
-/* Loads, infers, lowers and runs one node test through the kernels. Returns 1 on a pass, 0 on
- * a failure (reason in why). */
-static int run_node_test(const char *dir, const char *name, char *why, size_t cap) {
-    char path[1024];
-    IrDiag d;
-    ir_diag_init(&d, name);
-    snprintf(path, sizeof path, "%s/%s/model.onnx", dir, name);
-    IrModel *m = fe_load_model(path, NULL, &d);
-    int ok = 0;
-    if (!m) {
-        snprintf(why, cap, "load: %s", ir_diag_last(&d));
-        ir_diag_free(&d);
-        return 0;
-    }
-    IrGraph *g = m->graph;
-    if (pass_infer(g, &d) || pass_lower(g, &d)) {
-        snprintf(why, cap, "%s", ir_diag_last(&d));
-        goto done;
-    }
-    for (int set = 0;; set++) {
-        struct stat sb;
-        snprintf(path, sizeof path, "%s/%s/test_data_set_%d", dir, name, set);
-        if (stat(path, &sb) != 0)
-            break;
-        IrTensor **vals = calloc((size_t)g->nvalues + 1, sizeof(IrTensor *));
-        assert_non_null(vals);
-        for (int i = 0; i < g->nvalues; i++)
-            vals[i] = g->values[i]->init;
-        int k = 0, bad = 0;
-        for (int i = 0; i < g->ninputs && !bad; i++) {
-            IrValue *v = g->inputs[i];
-            if (v->init)
-                continue;
-            snprintf(path, sizeof path, "%s/%s/test_data_set_%d/input_%d.pb", dir, name, set, k++);
-            vals[v->id] = fe_read_tensor_pb(g->arena, path, &d);
-            if (!vals[v->id]) {
-                snprintf(why, cap, "input: %s", ir_diag_last(&d));
-                bad = 1;
-            }
-        }
-        for (IrNode *n = g->first; n && !bad; n = n->next) {
-            RtTensor in[8], out[8];
-            if (!n->kernel || n->nin > 8 || n->nout > 8) {
-                snprintf(why, cap, "node %s has no kernel", n->op_type);
-                bad = 1;
-                break;
-            }
-            for (int i = 0; i < n->nin; i++) {
-                IrTensor *t = n->in[i] ? vals[n->in[i]->id] : NULL;
-                in[i] = t ? tn(t->data, t->dtype, t->rank, t->dims) : (RtTensor){NULL, NULL, -1, 0};
-            }
-            for (int i = 0; i < n->nout; i++) {
-                IrValue *v = n->out[i];
-                if (!v) {
-                    out[i] = (RtTensor){NULL, NULL, -1, 0};
-                    continue;
-                }
-                int64_t dims[IR_MAX_RANK];
-                for (int j = 0; j < v->type.rank; j++)
-                    dims[j] = v->type.dims[j].value;
-                IrTensor *t = ir_tensor_new(g->arena, v->type.dtype, v->type.rank, dims);
-                assert_non_null(t);
-                vals[v->id] = t;
-                out[i] = tn(t->data, t->dtype, t->rank, t->dims);
-            }
-            RtCtx ctx;
-            rt_ctx_init(&ctx);
-            RtKernelFn fn = rt_kernel_find(n->kernel);
-            if (!fn || fn(&ctx, n->params, in, n->nin, out, n->nout) != 0) {
-                snprintf(why, cap, "kernel %s: %s", n->kernel, fn ? ctx.errmsg : "not found");
-                bad = 1;
-            }
-        }
-        for (int i = 0; i < g->noutputs && !bad; i++) {
-            snprintf(path, sizeof path, "%s/%s/test_data_set_%d/output_%d.pb", dir, name, set, i);
-            IrTensor *want = fe_read_tensor_pb(g->arena, path, &d);
-            IrTensor *got = vals[g->outputs[i]->id];
-            if (!want || !got) {
-                snprintf(why, cap, "output %d: %s", i, want ? "not computed" : ir_diag_last(&d));
-                bad = 1;
-            } else if (!tensors_match(got, want, why, cap)) {
-                bad = 1;
-            }
-        }
-        free(vals);
-        if (bad)
-            goto done;
-    }
-    ok = 1;
-done:
-    ir_model_destroy(m);
-    ir_diag_free(&d);
-    return ok;
-}
-
-static int cmp_names(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Tests of the family known not to pass, with the reason (none expected at the moment). */
 static const char *const known_failures[] = {NULL};
 
@@ -832,36 +724,9 @@ static void test_tensors_match(void **state) {
 
 static void test_backend_node_tests(void **state) {
     (void)state;
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/node", backend_root());
-    DIR *dp = opendir(dir);
-    if (!dp) {
-        print_message("skipped: no ONNX backend test data at %s (set ONNXC_BACKEND_TESTS)\n", dir);
-        skip();
-        return;
-    }
-    char *names[1024];
-    int count = 0;
-    struct dirent *e;
-    while ((e = readdir(dp)) && count < 1024)
-        if (family_selected(e->d_name))
-            names[count++] = strdup(e->d_name);
-    closedir(dp);
-    qsort(names, (size_t)count, sizeof names[0], cmp_names);
-    int pass = 0, unexpected = 0;
-    for (int i = 0; i < count; i++) {
-        char why[600] = "";
-        if (run_node_test(dir, names[i], why, sizeof why)) {
-            pass++;
-        } else if (known_failure(names[i])) {
-            print_message("  known failure %s: %s\n", names[i], why);
-        } else {
-            unexpected++;
-            print_message("  FAIL %s: %s\n", names[i], why);
-        }
-        free(names[i]);
-    }
-    print_message("logic family backend node tests: %d of %d pass\n", pass, count);
+    int count, pass;
+    int unexpected =
+        tu_run_node_tests("logic", family_selected, known_failure, tensors_match, &count, &pass);
     assert_true(count > 0);
     assert_int_equal(unexpected, 0);
 }
