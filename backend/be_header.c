@@ -144,6 +144,9 @@ static const char *const api_copy =
     "void onnxc_context_destroy(OnnxcContext *ctx);\n"
     "int onnxc_run(OnnxcContext *ctx, const OnnxcTensor *inputs, int32_t num_inputs,\n"
     "              OnnxcTensor *outputs, int32_t num_outputs);\n"
+    "#define ONNXC_MAX_THREADS 256\n"
+    "int onnxc_set_num_threads(OnnxcContext *ctx, int num_threads);\n"
+    "int onnxc_get_num_threads(const OnnxcContext *ctx);\n"
     "const char *onnxc_context_error(const OnnxcContext *ctx);\n"
     "const char *onnxc_status_string(int status);\n"
     "#endif /* ONNXC_MODEL_H */\n";

@@ -194,6 +194,7 @@ int be_link_shared(const char *obj_path, const char *so_path, const char *model_
         fprintf(f,
                 "{\n  global:\n    onnxc_model_info; onnxc_context_create; onnxc_context_destroy;\n"
                 "    onnxc_run; onnxc_context_error; onnxc_status_string;\n"
+                "    onnxc_set_num_threads; onnxc_get_num_threads;\n"
                 "    %s_create; %s_destroy; %s_error; %s_run;\n  local: *;\n};\n",
                 model_name, model_name, model_name, model_name);
         werr = ferror(f) != 0;

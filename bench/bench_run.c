@@ -6,12 +6,14 @@
  * model's single float32 input from INPUT.bin (raw little-endian, its size must match the
  * model's static input shape), runs WARMUP untimed inferences and RUNS timed ones (one
  * onnxc_run each, CLOCK_MONOTONIC), and prints one line:
- *   onnxc median_ms=M p90_ms=P runs=N max_abs=A max_rel=R ref_max=F
+ *   onnxc median_ms=M p90_ms=P runs=N max_abs=A max_rel=R ref_max=F threads=T
  * max_abs/max_rel compare the first output with REF.bin (ORT's output, raw float32), max_rel as
  * max |y - ref| / max(|ref|, 1e-3) over the elements, ref_max = max |ref| (all -1 when no
  * REF.bin is given).
- * The generated runtime has no thread-count knob (contexts are single-threaded); the only
- * parallelism is OpenBLAS's, set by OPENBLAS_NUM_THREADS in the environment, which run.sh sets.
+ * Threads: the library's default, ONNXC_NUM_THREADS in the environment (run.sh sets it and
+ * OPENBLAS_NUM_THREADS), which gives each context a worker pool and sets OpenBLAS's threads
+ * (docs/BACKEND.md, "Threads"); the line ends with threads=N, the context's count as
+ * onnxc_get_num_threads reports it (1 for libraries older than that function).
  * Build: cc -O2 -I include bench/bench_run.c -o bench_run -ldl -lm
  */
 #define _POSIX_C_SOURCE 200809L
@@ -29,6 +31,7 @@ typedef int (*CreateFn)(OnnxcContext **);
 typedef void (*DestroyFn)(OnnxcContext *);
 typedef int (*RunFn)(OnnxcContext *, const OnnxcTensor *, int32_t, OnnxcTensor *, int32_t);
 typedef const char *(*ErrFn)(const OnnxcContext *);
+typedef int (*GetThreadsFn)(const OnnxcContext *);
 
 static double now_ms(void)
 {
@@ -173,8 +176,11 @@ int main(int argc, char **argv)
         }
         free(ref);
     }
-    printf("onnxc median_ms=%.4f p90_ms=%.4f runs=%ld max_abs=%.3g max_rel=%.3g ref_max=%.3g\n",
-           quantile(t, runs, 0.5), quantile(t, runs, 0.9), runs, max_abs, max_rel, ref_max);
+    GetThreadsFn get_threads = (GetThreadsFn)dlsym(lib, "onnxc_get_num_threads");
+    printf("onnxc median_ms=%.4f p90_ms=%.4f runs=%ld max_abs=%.3g max_rel=%.3g ref_max=%.3g "
+           "threads=%d\n",
+           quantile(t, runs, 0.5), quantile(t, runs, 0.9), runs, max_abs, max_rel, ref_max,
+           get_threads ? get_threads(ctx) : 1);
     destroy(ctx);
     for (int32_t o = 0; o < nout; o++) free(tout[o].data);
     free(tout);

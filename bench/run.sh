@@ -17,8 +17,8 @@
 # For each model: compile with onnxc at -O0 and -O3 (and, for --pass-models, -O3 with
 # --disable-pass=fuse_patterns,fuse_epilogue,fuse_elementwise ("fusion"), bn_fold, fold), then
 # at 1 and 2 threads time ONNX Runtime (bench/ort_bench.js, intraOpNumThreads) and each onnxc
-# library (bench/bench_run.c, OPENBLAS_NUM_THREADS: the generated runtime itself is
-# single-threaded), warm-up then N runs, median and p90, and check every onnxc output against
+# library (bench/bench_run.c, ONNXC_NUM_THREADS: the context's worker pool and OpenBLAS's
+# threads; OPENBLAS_NUM_THREADS too), warm-up then N runs, median and p90, and check every onnxc output against
 # ORT's. A compiled library is reused when newer than both the onnxc binary and the model.
 # Writes WORK/results.tsv, prints the tables, and writes docs/BENCHMARKS.md from them.
 set -u
@@ -174,7 +174,7 @@ for m in $models; do
                 printf '%s\t%s\t%s\t-\t-\t-\t-\t-\tcompile failed: %s\n' "$m" "$v" "$t" "$(grep -m1 -i 'error' "log/$m.$v.compile" | head -c 200 | tr '\t' ' ')" >> "$res_round"
                 fail=1; continue
             fi
-            line=$(OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t "$work/bench_run" "lib/$m.$v.so" "models/$m.in.bin" "$warm" "$runs" "out/$m.ort.$t.bin" 2> "log/$m.$v.$t.err")
+            line=$(ONNXC_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t OMP_NUM_THREADS=$t "$work/bench_run" "lib/$m.$v.so" "models/$m.in.bin" "$warm" "$runs" "out/$m.ort.$t.bin" 2> "log/$m.$v.$t.err")
             if [ $? -ne 0 ]; then
                 printf '%s\t%s\t%s\t-\t-\t-\t-\t-\trun failed: %s\n' "$m" "$v" "$t" "$(head -c 200 "log/$m.$v.$t.err" | tr '\n\t' '  ')" >> "$res_round"
                 fail=1; continue
@@ -269,8 +269,8 @@ if [ $doc = 1 ]; then
         echo "BatchNormalization kept in the export), transformer (2 encoder layers, d_model 64, sequence 16), lstm (10 steps, 16 -> 32)."
         echo "Each runtime gets the same input; each timing is one inference call from warm state: warm-up runs, then N timed runs, median (p90 in brackets)."
         echo "ORT: \`bench/ort_bench.js\`, \`intraOpNumThreads\` = threads. onnxc: \`bench/bench_run.c\` dlopens the compiled library and calls \`onnxc_run\`."
-        echo "**Threads for onnxc:** the generated runtime has no thread-count setting: each context runs its kernels on the calling thread."
-        echo "The only parallelism is inside OpenBLAS (the GEMMs behind MatMul/Gemm/Conv), set with \`OPENBLAS_NUM_THREADS\` = threads; that is what the threads column means for onnxc."
+        echo "**Threads for onnxc:** \`ONNXC_NUM_THREADS\` = threads (and \`OPENBLAS_NUM_THREADS\`): each context gets a pool of threads - 1 workers that split the heavy non-GEMM loops (depthwise Conv, im2col, MaxPool),"
+        echo "and OpenBLAS runs the GEMMs behind MatMul/Gemm/Conv on that many threads (docs/BACKEND.md, \"Threads\"; \`onnxc_set_num_threads\` does the same from code)."
         echo "Pass variants: -O3 with \`--disable-pass=\` fuse_patterns,fuse_epilogue,fuse_elementwise (\"no fusion\"), bn_fold, or fold (docs/PASSES.md)."
         echo "Every onnxc output is compared with ORT's (max abs error; check = ok when it is <= 1e-3 x max(1, max |ORT output|))."
         echo "Iterations (warm-up, runs): mlp 100/5000, lenet and lstm 20/500, transformer 10/200, resnet18 and mobilenetv2 3/25;"

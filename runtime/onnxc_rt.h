@@ -34,6 +34,8 @@ typedef struct RtTensor {
 
 #define RT_ERRMSG_CAP 512
 
+typedef struct RtThreads RtThreads; /* a context's worker pool (runtime/rt_threads.c) */
+
 /* Per-call state handed to kernels. Embedded in OnnxcContext for generated libraries, or on the
  * stack of the compiler for constant folding. */
 typedef struct RtCtx {
@@ -42,6 +44,7 @@ typedef struct RtCtx {
     int num_threads;            /* threads kernels may use (1 = serial) */
     void *str_pool;             /* chunks of string bytes made by kernels (rt_str_alloc), or NULL */
     struct RtPool *pool;        /* run-time allocator of dynamic shapes (NULL: none, e.g. folding) */
+    RtThreads *threads;         /* worker pool of num_threads - 1 threads, or NULL (serial) */
 } RtCtx;
 
 typedef int (*RtKernelFn)(RtCtx *ctx, const void *params, const RtTensor *in, int nin,
@@ -81,6 +84,27 @@ int rt_out_alloc(RtCtx *ctx, RtTensor *t, const int64_t *dims);
 int rt_out_prepare(RtCtx *ctx, RtTensor *t);
 /* Used by generated code: binds symbol `sym` (slot < 0: unbound) to value, or checks it. */
 int rt_dyn_bind(RtCtx *ctx, int64_t *slot, int64_t value, const char *sym);
+
+/* ---- threads (runtime/rt_threads.c, docs/BACKEND.md "Threads") */
+
+/* A pool of num_threads - 1 workers (NULL when num_threads < 2 or nothing could be started). */
+RtThreads *rt_threads_new(int num_threads);
+void rt_threads_free(RtThreads *t);
+/* Threads of a pool, the caller included (1 for NULL). */
+int rt_threads_count(const RtThreads *t);
+/* Sets OpenBLAS's (process-wide) thread count. */
+void rt_blas_set_threads(int num_threads);
+/* Body of a parallel loop: items [begin, end); worker in [0, threads) (0: the calling thread),
+ * e.g. to pick per-worker scratch memory. */
+typedef void (*RtRangeFn)(void *arg, int64_t begin, int64_t end, int worker);
+/* Runs fn over [0, total) on ctx->threads (serially, as one call fn(arg, 0, total, 0), without
+ * a pool or when total * cost is small; cost: rough work units per item). Chunks must write
+ * disjoint memory; the result must not depend on the split. */
+void rt_parallel_for(RtCtx *ctx, int64_t total, int64_t cost, RtRangeFn fn, void *arg);
+/* Upper bound of the worker index rt_parallel_for may pass for ctx (>= 1). */
+static inline int rt_ctx_threads(const RtCtx *ctx) {
+    return ctx ? rt_threads_count(ctx->threads) : 1;
+}
 
 /* Kernel lookup by symbol name (runtime/kernels.def); NULL if unknown. Used by constant folding
  * and tests; generated code references kernels by symbol instead. */

@@ -286,6 +286,181 @@ static void conv_depthwise_f32(const ConvGeo *g, const RtConvParams *p, const fl
         }
 }
 
+/* ---- 2-D fast paths (the common case), each split over the context's threads */
+
+/* Depthwise 2-D convolution (C / group == 1). For each (image, output channel) the input plane
+ * is copied once into a zero-padded scratch buffer split by phase modulo the strides: plane
+ * (qh, qw) holds the padded rows qh, qh + sh, ... and columns qw, qw + sw, ..., each HQ x WQ.
+ * The input under tap (kh, kw) of output (oh, ow) is then element (oh + (kh*dh)/sh,
+ * ow + (kw*dw)/sw) of plane ((kh*dh) % sh, (kw*dw) % sw). Outputs are accumulated in a scratch
+ * plane of OH x WQ (the columns past OW are discarded), so that every tap is one flat,
+ * contiguous loop over OH * WQ elements at a constant offset, for any stride or dilation: no
+ * bounds checks, long trip counts even for 7x7 planes, and it vectorises. */
+typedef struct Dw2d {
+    const ConvGeo *g;
+    const RtConvParams *p;
+    const float *x, *w, *b;
+    float *y;
+    int64_t hq, wq;  /* rows and columns of one phase plane */
+    int64_t nbuf;    /* floats of the phase planes, plus WQ of slack for discarded columns */
+    int64_t per;     /* floats of scratch per worker (nbuf + OH * WQ) */
+    float *scratch;  /* per worker */
+} Dw2d;
+
+/* out[i] += w0 a0[i] + w1 a1[i] + w2 a2[i] and out[i] += w0 a0[i] (restrict parameters: the
+ * optimiser vectorises without run-time overlap checks). */
+static void dw_taps3(float *restrict out, const float *restrict a0, const float *restrict a1,
+                     const float *restrict a2, float w0, float w1, float w2, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] += w0 * a0[i] + w1 * a1[i] + w2 * a2[i];
+}
+
+static void dw_taps1(float *restrict out, const float *restrict a0, float w0, int64_t n) {
+    for (int64_t i = 0; i < n; i++) out[i] += w0 * a0[i];
+}
+
+static void dw2d_range(void *arg, int64_t c0, int64_t c1, int worker) {
+    const Dw2d *d = arg;
+    const ConvGeo *g = d->g;
+    const RtConvParams *p = d->p;
+    float *buf = d->scratch + (int64_t)worker * d->per, *acc = buf + d->nbuf;
+    int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1];
+    int64_t KH = g->k[0], KW = g->k[1];
+    int64_t sh = p->stride[0], sw = p->stride[1], dh = p->dilation[0], dw = p->dilation[1];
+    int64_t pt = p->pad_begin[0], pl = p->pad_begin[1], hq = d->hq, wq = d->wq;
+    int64_t mg = g->cout / p->group, plane = hq * wq, n_acc = OH * wq;
+    memset(buf + sh * sw * plane, 0, (size_t)(d->nbuf - sh * sw * plane) * sizeof(float));
+    for (int64_t nm = c0; nm < c1; nm++) {
+        int64_t n = nm / g->cout, m = nm % g->cout;
+        const float *xc = d->x + (n * g->cin + m / mg) * g->in_size;
+        for (int64_t qh = 0; qh < sh; qh++)
+            for (int64_t rr = 0; rr < hq; rr++) {
+                int64_t ih = rr * sh + qh - pt;
+                for (int64_t qw = 0; qw < sw; qw++) {
+                    float *dst = buf + ((qh * sw + qw) * hq + rr) * wq;
+                    if (ih < 0 || ih >= H) {
+                        memset(dst, 0, (size_t)wq * sizeof(float));
+                        continue;
+                    }
+                    const float *xrow = xc + ih * W;
+                    if (sw == 1) { /* [0, pl) zeros, x[0..W) (clipped), zeros */
+                        int64_t lead = pl < wq ? pl : wq;
+                        int64_t cnt = W < wq - lead ? W : wq - lead;
+                        memset(dst, 0, (size_t)lead * sizeof(float));
+                        memcpy(dst + lead, xrow, (size_t)cnt * sizeof(float));
+                        memset(dst + lead + cnt, 0, (size_t)(wq - lead - cnt) * sizeof(float));
+                        continue;
+                    }
+                    /* j with 0 <= j*sw + qw - pl < W */
+                    int64_t off = qw - pl;
+                    int64_t jlo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                    int64_t jhi = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
+                    if (jhi > wq) jhi = wq;
+                    if (jlo > jhi) jlo = jhi;
+                    memset(dst, 0, (size_t)jlo * sizeof(float));
+                    for (int64_t j = jlo; j < jhi; j++) dst[j] = xrow[j * sw + off];
+                    memset(dst + jhi, 0, (size_t)(wq - jhi) * sizeof(float));
+                }
+            }
+        const float *wm = d->w + m * KH * KW;
+        float bias = d->b ? d->b[m] : 0.0f;
+        for (int64_t i = 0; i < n_acc; i++) acc[i] = bias;
+        for (int64_t kh = 0; kh < KH; kh++) {
+            int64_t th = kh * dh;
+            const float *prow = buf + (th % sh) * sw * plane + (th / sh) * wq;
+            const float *wk = wm + kh * KW;
+            int64_t kw = 0;
+            for (; kw + 3 <= KW; kw += 3) {
+                int64_t t0 = kw * dw, t1 = t0 + dw, t2 = t1 + dw;
+                dw_taps3(acc, prow + (t0 % sw) * plane + t0 / sw,
+                         prow + (t1 % sw) * plane + t1 / sw, prow + (t2 % sw) * plane + t2 / sw,
+                         wk[kw], wk[kw + 1], wk[kw + 2], n_acc);
+            }
+            for (; kw < KW; kw++) {
+                int64_t t0 = kw * dw;
+                dw_taps1(acc, prow + (t0 % sw) * plane + t0 / sw, wk[kw], n_acc);
+            }
+        }
+        float *yp = d->y + nm * g->out_size;
+        for (int64_t oh = 0; oh < OH; oh++)
+            memcpy(yp + oh * OW, acc + oh * wq, (size_t)OW * sizeof(float));
+        rt_epilogue_f32(&p->epi, yp, g->out_size); /* FusedConv: while the channel is hot */
+    }
+}
+
+/* Runs the 2-D depthwise path; 1 if it did, 0 if the scratch size is unreasonable (the caller
+ * uses the general loops), negative when out of memory. */
+static int conv_dw2d_f32(RtCtx *ctx, const ConvGeo *g, const RtConvParams *p, const float *x,
+                         const float *w, const float *b, float *y) {
+    int64_t sh = p->stride[0], sw = p->stride[1];
+    int64_t hp = (g->out[0] - 1) * sh + (g->k[0] - 1) * p->dilation[0] + 1;
+    int64_t wp = (g->out[1] - 1) * sw + (g->k[1] - 1) * p->dilation[1] + 1;
+    int64_t hq = (hp + sh - 1) / sh, wq = (wp + sw - 1) / sw, nbuf, nacc, per, total;
+    int nt = rt_ctx_threads(ctx);
+    /* the flat loops read up to (KW-1)*dw/sw + WQ - OW past the last row of a plane: WQ of
+     * slack after the last plane covers it (WQ >= OW + (KW-1)*dw/sw) */
+    if (hp <= 0 || wq <= 0 || __builtin_mul_overflow(hq, wq, &nbuf) ||
+        __builtin_mul_overflow(nbuf, sh * sw, &nbuf) || __builtin_add_overflow(nbuf, wq, &nbuf) ||
+        __builtin_mul_overflow(g->out[0], wq, &nacc) || __builtin_add_overflow(nbuf, nacc, &per) ||
+        __builtin_mul_overflow(per, (int64_t)nt, &total) || total > ((int64_t)1 << 28))
+        return 0;
+    float *scratch = malloc((size_t)total * sizeof(float));
+    if (!scratch) return -1;
+    Dw2d d = {g, p, x, w, b, y, hq, wq, nbuf, per, scratch};
+    rt_parallel_for(ctx, g->batch * g->cout, g->out_size * g->k_size, dw2d_range, &d);
+    free(scratch);
+    return 1;
+}
+
+/* im2col for 2-D convolutions, the channels [c0, c1) of one image, output rows [r0, r1) (the
+ * matrix of im2col_f32): per kernel tap, the valid output columns of a row are computed once,
+ * a stride-1 row is one memcpy and the padding is memset. */
+typedef struct Im2col2d {
+    const ConvGeo *g;
+    const RtConvParams *p;
+    const float *x;
+    int64_t r0, r1;
+    float *col;
+} Im2col2d;
+
+static void im2col2d_range(void *arg, int64_t c0, int64_t c1, int worker) {
+    const Im2col2d *a = arg;
+    const ConvGeo *g = a->g;
+    const RtConvParams *p = a->p;
+    (void)worker;
+    int64_t H = g->in[0], W = g->in[1], OW = g->out[1], KH = g->k[0], KW = g->k[1];
+    int64_t sh = p->stride[0], sw = p->stride[1], dh = p->dilation[0], dw = p->dilation[1];
+    int64_t pt = p->pad_begin[0], pl = p->pad_begin[1];
+    int64_t width = (a->r1 - a->r0) * OW;
+    for (int64_t c = c0; c < c1; c++) {
+        const float *xc = a->x + c * g->in_size;
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++) {
+                float *dst = a->col + ((c * KH + kh) * KW + kw) * width;
+                int64_t start = kw * dw - pl; /* input column of output column 0 */
+                /* output columns o with 0 <= o*sw + start < W */
+                int64_t lo = start >= 0 ? 0 : (-start + sw - 1) / sw;
+                int64_t hi = W - start <= 0 ? 0 : (W - start + sw - 1) / sw;
+                if (hi > OW) hi = OW;
+                if (lo > hi) lo = hi;
+                for (int64_t oh = a->r0; oh < a->r1; oh++) {
+                    float *drow = dst + (oh - a->r0) * OW;
+                    int64_t ih = oh * sh - pt + kh * dh;
+                    if (ih < 0 || ih >= H || lo == hi) {
+                        memset(drow, 0, (size_t)OW * sizeof(float));
+                        continue;
+                    }
+                    const float *xrow = xc + ih * W;
+                    memset(drow, 0, (size_t)lo * sizeof(float));
+                    if (sw == 1)
+                        memcpy(drow + lo, xrow + lo + start, (size_t)(hi - lo) * sizeof(float));
+                    else
+                        for (int64_t o = lo; o < hi; o++) drow[o] = xrow[o * sw + start];
+                    memset(drow + hi, 0, (size_t)(OW - hi) * sizeof(float));
+                }
+            }
+    }
+}
+
 /* 1 if the conv is a pointwise (1x1..., stride 1, no padding) one whose im2col matrix is the
  * input itself. */
 static int conv_is_pointwise(const ConvGeo *g, const RtConvParams *p) {
@@ -312,7 +487,9 @@ int rt_k_conv_f32(RtCtx *ctx, const void *params, const RtTensor *in, int nin, R
     int64_t kc = cg * g.k_size; /* inner dimension of the GEMM */
     if (g.batch == 0 || g.cout == 0 || g.out_size == 0) return 0;
     if (cg == 1) {
-        conv_depthwise_f32(&g, p, x, w, b, y);
+        int done = g.ns == 2 ? conv_dw2d_f32(ctx, &g, p, x, w, b, y) : 0;
+        if (done < 0) return rt_fail(ctx, ONNXC_ERR_NOMEM, "Conv: out of memory (depthwise)");
+        if (!done) conv_depthwise_f32(&g, p, x, w, b, y);
         return 0;
     }
     /* GEMM dimensions must fit cblas' int; otherwise use the direct loops. */
@@ -354,7 +531,12 @@ int rt_k_conv_f32(RtCtx *ctx, const void *params, const RtTensor *in, int nin, R
             for (int64_t r0 = 0; r0 < rows; r0 += block) {
                 int64_t r1 = r0 + block < rows ? r0 + block : rows;
                 int width = (int)((r1 - r0) * olast);
-                im2col_f32(&g, p, xg, cg, r0, r1, col);
+                if (g.ns == 2) {
+                    Im2col2d ic = {&g, p, xg, r0, r1, col};
+                    rt_parallel_for(ctx, cg, g.k_size * width, im2col2d_range, &ic);
+                } else {
+                    im2col_f32(&g, p, xg, cg, r0, r1, col);
+                }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)mg, width, (int)kc,
                             1.0f, wg, (int)kc, col, width, beta, yg + r0 * olast,
                             (int)g.out_size);
@@ -478,11 +660,60 @@ static int odometer_next(int64_t *idx, const int64_t *dims, int n) {
         }                                                                                        \
     } while (0)
 
+/* MaxPool over 2 spatial dims without Indices, split over the context's threads by (image,
+ * channel) plane: the same taps in the same order as the general loops (the first tap inside
+ * the input, then each later one that is greater), without the per-output odometer. */
+typedef struct MaxPool2d {
+    const ConvGeo *g;
+    const RtPoolParams *p;
+    const PoolWin *th, *tw; /* window tables of the rows and the columns */
+    const void *x;
+    void *y;
+} MaxPool2d;
+
+#define DEFINE_MAXPOOL2D(T, NAME)                                                                \
+    static void NAME(void *arg, int64_t c0, int64_t c1, int worker) {                            \
+        const MaxPool2d *a = arg;                                                                \
+        const ConvGeo *g = a->g;                                                                 \
+        int64_t W = g->in[1], OH = g->out[0], OW = g->out[1];                                    \
+        int64_t dh = a->p->dilation[0], dw = a->p->dilation[1];                                  \
+        (void)worker;                                                                            \
+        for (int64_t nc = c0; nc < c1; nc++) {                                                   \
+            const T *xp = (const T *)a->x + nc * g->in_size;                                     \
+            T *yp = (T *)a->y + nc * g->out_size;                                                \
+            for (int64_t oh = 0; oh < OH; oh++) {                                                \
+                const PoolWin *h = &a->th[oh];                                                   \
+                for (int64_t ow = 0; ow < OW; ow++) {                                            \
+                    const PoolWin *v = &a->tw[ow];                                               \
+                    if (h->klo >= h->khi || v->klo >= v->khi) {                                  \
+                        yp[oh * OW + ow] = (T)0;                                                 \
+                        continue;                                                                \
+                    }                                                                            \
+                    int64_t b0 = h->start * W + v->start;                                        \
+                    T best = xp[b0 + h->klo * dh * W + v->klo * dw];                             \
+                    for (int64_t kh = h->klo; kh < h->khi; kh++) {                               \
+                        int64_t ro = b0 + kh * dh * W;                                           \
+                        for (int64_t kw = v->klo; kw < v->khi; kw++) {                           \
+                            T val = xp[ro + kw * dw];                                            \
+                            if (val > best) best = val;                                          \
+                        }                                                                        \
+                    }                                                                            \
+                    yp[oh * OW + ow] = best;                                                     \
+                }                                                                                \
+            }                                                                                    \
+        }                                                                                        \
+    }
+
+DEFINE_MAXPOOL2D(float, maxpool2d_f32)
+DEFINE_MAXPOOL2D(double, maxpool2d_f64)
+DEFINE_MAXPOOL2D(int8_t, maxpool2d_i8)
+DEFINE_MAXPOOL2D(uint8_t, maxpool2d_u8)
+
 /* MaxPool: maximum over the taps inside the input (the first maximum wins for Indices). A
  * window with no tap inside the input gives 0 and index -1. Indices are flat offsets into X:
  * (n*C + c) * prod(D) + spatial offset, the spatial offset row-major (storage_order 0) or
  * column-major (storage_order 1). */
-#define DEFINE_MAXPOOL(T, NAME)                                                                  \
+#define DEFINE_MAXPOOL(T, NAME, MP2D)                                                            \
     int NAME(RtCtx *ctx, const void *params, const RtTensor *in, int nin, RtTensor *out,         \
              int nout) {                                                                         \
         ConvGeo g;                                                                               \
@@ -504,6 +735,12 @@ static int odometer_next(int64_t *idx, const int64_t *dims, int n) {
         int64_t first[RT_MAX_SPATIAL];                                                           \
         PoolWin *tab = pool_tables(&g, p, first);                                                \
         if (!tab) return rt_fail(ctx, ONNXC_ERR_NOMEM, "pooling: out of memory");                \
+        if (ns == 2 && !ind) {                                                                   \
+            MaxPool2d a2 = {&g, p, tab + first[0], tab + first[1], x, y};                        \
+            rt_parallel_for(ctx, g.batch * g.cin, g.out_size * g.k_size, MP2D, &a2);             \
+            free(tab);                                                                           \
+            return 0;                                                                            \
+        }                                                                                        \
         for (int64_t nc = 0; nc < g.batch * g.cin; nc++) {                                       \
             const T *xp = x + nc * g.in_size;                                                    \
             memset(opos, 0, sizeof opos);                                                        \
@@ -531,10 +768,10 @@ static int odometer_next(int64_t *idx, const int64_t *dims, int n) {
         return 0;                                                                                \
     }
 
-DEFINE_MAXPOOL(float, rt_k_maxpool_f32)
-DEFINE_MAXPOOL(double, rt_k_maxpool_f64)
-DEFINE_MAXPOOL(int8_t, rt_k_maxpool_i8)
-DEFINE_MAXPOOL(uint8_t, rt_k_maxpool_u8)
+DEFINE_MAXPOOL(float, rt_k_maxpool_f32, maxpool2d_f32)
+DEFINE_MAXPOOL(double, rt_k_maxpool_f64, maxpool2d_f64)
+DEFINE_MAXPOOL(int8_t, rt_k_maxpool_i8, maxpool2d_i8)
+DEFINE_MAXPOOL(uint8_t, rt_k_maxpool_u8, maxpool2d_u8)
 
 /* AveragePool: sum of the taps inside the input divided by their count, or (count_include_pad)
  * by the number of taps inside the padded input [-pad_begin, D + pad_end) - taps that ceil_mode

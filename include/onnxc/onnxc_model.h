@@ -91,6 +91,16 @@ void onnxc_context_destroy(OnnxcContext *ctx);
  * dims must equal the result's (ONNXC_ERR_SHAPE otherwise) and the result is copied there. */
 int onnxc_run(OnnxcContext *ctx, const OnnxcTensor *inputs, int32_t num_inputs,
               OnnxcTensor *outputs, int32_t num_outputs);
+/* Threads of one context (docs/BACKEND.md, "Threads"): kernels split their heavy loops (direct
+ * and depthwise Conv, im2col, pooling) over a pool of num_threads - 1 workers owned by ctx,
+ * and OpenBLAS's thread count (process-wide) is set to num_threads. 0 restores the default:
+ * the environment variable ONNXC_NUM_THREADS, read when a context is created, else 1 (the
+ * calling thread only; OpenBLAS then keeps its own setting, e.g. OPENBLAS_NUM_THREADS). Not
+ * to be called while ctx runs. Returns ONNXC_ERR_INVALID_ARG outside 0..ONNXC_MAX_THREADS. */
+#define ONNXC_MAX_THREADS 256
+int onnxc_set_num_threads(OnnxcContext *ctx, int num_threads);
+/* Threads of ctx (1 by default; 0 for ctx == NULL). */
+int onnxc_get_num_threads(const OnnxcContext *ctx);
 /* Message of the last failure on ctx ("" if none); for ctx == NULL a static message. */
 const char *onnxc_context_error(const OnnxcContext *ctx);
 /* Static name of a status code. */

@@ -52,6 +52,53 @@ static void clear_error(OnnxcContext *ctx) {
 
 const OnnxcModelInfo *onnxc_model_info(void) { return onnxc__desc.info; }
 
+/* ---- threads (docs/BACKEND.md, "Threads") */
+
+/* ONNXC_NUM_THREADS as a thread count in 1..ONNXC_MAX_THREADS, or 0 when unset or invalid. */
+static int env_threads(void) {
+    const char *e = getenv("ONNXC_NUM_THREADS");
+    if (!e || !*e)
+        return 0;
+    char *end;
+    long v = strtol(e, &end, 10);
+    if (*end != '\0' || v < 1 || v > ONNXC_MAX_THREADS)
+        return 0;
+    return (int)v;
+}
+
+/* Gives the context n threads (its pool of n - 1 workers) and sets OpenBLAS's thread count. */
+static int set_threads(OnnxcContext *ctx, int n) {
+    if (n != ctx->rt.num_threads || (n > 1 && !ctx->rt.threads)) {
+        RtThreads *t = NULL;
+        if (n > 1 && !(t = rt_threads_new(n)))
+            return ONNXC_ERR_NOMEM;
+        rt_threads_free(ctx->rt.threads);
+        ctx->rt.threads = t;
+        ctx->rt.num_threads = rt_threads_count(t);
+    }
+    rt_blas_set_threads(n);
+    return ONNXC_OK;
+}
+
+int onnxc_set_num_threads(OnnxcContext *ctx, int num_threads) {
+    if (!ctx)
+        return ONNXC_ERR_INVALID_ARG;
+    clear_error(ctx);
+    if (num_threads == 0) {
+        num_threads = env_threads();
+        if (num_threads == 0)
+            num_threads = 1;
+    }
+    if (num_threads < 1 || num_threads > ONNXC_MAX_THREADS)
+        return fail(ctx, ONNXC_ERR_INVALID_ARG, "thread count %d: expected 1..%d (0: default)",
+                    num_threads, ONNXC_MAX_THREADS);
+    if (set_threads(ctx, num_threads) != ONNXC_OK)
+        return fail(ctx, ONNXC_ERR_NOMEM, "cannot start %d worker threads", num_threads - 1);
+    return ONNXC_OK;
+}
+
+int onnxc_get_num_threads(const OnnxcContext *ctx) { return ctx ? ctx->rt.num_threads : 0; }
+
 int rt_api_create(OnnxcContext **out) {
     if (!out)
         return ONNXC_ERR_INVALID_ARG;
@@ -85,6 +132,11 @@ int rt_api_create(OnnxcContext **out) {
             return ONNXC_ERR_NOMEM;
         }
     }
+    int nt = env_threads();
+    if (nt > 0 && set_threads(ctx, nt) != ONNXC_OK) {
+        rt_api_destroy(ctx);
+        return ONNXC_ERR_NOMEM;
+    }
     *out = ctx;
     return ONNXC_OK;
 }
@@ -92,6 +144,7 @@ int rt_api_create(OnnxcContext **out) {
 void rt_api_destroy(OnnxcContext *ctx) {
     if (!ctx)
         return;
+    rt_threads_free(ctx->rt.threads);
     rt_str_release(&ctx->rt);
     rt_pool_free(ctx->rt.pool);
     free(ctx->out_dims);
