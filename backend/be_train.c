@@ -228,7 +228,11 @@ int be_emit_train(const char *model_path, const OnnxcCompileOptions *o, const Be
         ny = 0;
         goto graphs_ready;
     }
-    if (pass_specialize_shapes(mt, o, d) || pass_infer(mt->graph, d))
+    if (mt->ntraining_info > 0) /* initialization only: applied (pass_trinfo.c) */
+        ir_warning(d, NULL, "training_info has no algorithm graph: the training step is built "
+                   "with --loss/--optimizer; its initialization is applied");
+    if (trinfo_apply_init(mt, d) || trinfo_apply_init(mi, d) ||
+        pass_specialize_shapes(mt, o, d) || pass_infer(mt->graph, d))
         goto done;
     for (int i = 0; i < mt->graph->ninputs; i++)
         nx += !mt->graph->inputs[i]->init;

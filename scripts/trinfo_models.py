@@ -22,6 +22,8 @@ Writes into OUTDIR:
   bad_init_out.onnx     initialization_binding W <- 'nothing' (not an initialization output)
   random_init.onnx      initialization RandomNormal -> W (not computable at compile time)
   two_algorithms.onnx   two training_info entries with an algorithm each
+  init_only.onnx        an empty algorithm and the initialization W <- W0: --loss/--optimizer
+                        training starting from W0
 """
 import os
 import sys
@@ -218,6 +220,8 @@ def main():
                                                       "second", [], [vi("Z", TensorProto.FLOAT,
                                                                         [4, 2])]), [], None,
                                     None)])
+    save("init_only.onnx", [ti(helper.make_graph([], "empty", [], []), [], initialization(),
+                               [("W", "W0")])])
     return 0
 
 

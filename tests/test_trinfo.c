@@ -13,6 +13,8 @@
  *    loss and final W, B), T counts the steps, infer uses the trained weights, reset returns to
  *    the initialized state, save writes the trained weights.
  *  - test_adam: the same with Adam and no initialization graph (stored weights).
+ *  - test_init_only: training_info with only an initialization: the --loss/--optimizer library
+ *    starts from the initialization's W.
  *  - test_hostile: binding to a missing initializer, a bound output of the wrong type, an
  *    initialization binding naming no output, a random initialization, two algorithms: each
  *    fails with its message, no library is left behind.
@@ -317,12 +319,56 @@ static void test_hostile(void **state) {
     expect_failure("two_algorithms.onnx", "both have an algorithm", NULL);
 }
 
+/* training_info without an algorithm: --loss/--optimizer, starting from the initialization */
+static void test_init_only(void **state) {
+    (void)state;
+    models();
+    OnnxcCompileOptions o;
+    onnxc_options_default(&o);
+    o.use_bitcode = 0;
+    o.opt_level = 1;
+    o.model_name = "init_only";
+    BeTrainSpec s;
+    be_train_spec_default(&s);
+    IrDiag d;
+    ir_diag_init(&d, "init_only");
+    const char *so = DIR "/libinit_only.so";
+    assert_int_equal(be_emit_train(DIR "/init_only.onnx", &o, &s, so, NULL, &d), 0);
+    int warned = 0;
+    for (int i = 0; i < d.nentries; i++)
+        warned |= strstr(d.entries[i].msg, "its initialization is applied") != NULL;
+    assert_true(warned);
+    ir_diag_free(&d);
+    void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    assert_non_null(h);
+    int (*create)(OnnxcTrainer **) = NULL;
+    void (*destroy)(OnnxcTrainer *) = NULL;
+    int (*get)(OnnxcTrainer *, int, float *) = NULL;
+    *(void **)&create = dlsym(h, "onnxc_train_create");
+    *(void **)&destroy = dlsym(h, "onnxc_train_destroy");
+    *(void **)&get = dlsym(h, "onnxc_train_get_weight");
+    assert_true(create && destroy && get);
+    OnnxcTrainer *c = NULL;
+    assert_int_equal(create(&c), 0);
+    float W[6];
+    double ref[STEPS + 16];
+    read_bin("ref_momentum.bin", ref, sizeof ref);
+    assert_int_equal(get(c, 0, W), 0); /* weight 0 is W (initializer order) */
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(W[i], ref[STEPS + 8 + i], 0); /* W_INIT, not the stored W */
+    destroy(c);
+    dlclose(h);
+    unlink(so);
+    unlink(DIR "/libinit_only.h");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import),
         cmocka_unit_test(test_momentum),
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_init_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
