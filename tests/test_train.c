@@ -9,11 +9,14 @@
  *  - test_no_source_tree: the onnxc binary builds a training library with ONNXC_SOURCE_DIR
  *    pointing nowhere and only cc + ld on PATH (no objcopy); it trains through onnxc_train_* and
  *    the typed step, and its saved model has one graph field and passes onnx.checker.
+ *  - test_emit_oom: be_emit_train with injected allocation failures fails cleanly and leaves
+ *    nothing in the output folder.
  *  - test_mlp_vs_torch, test_digits: tests/train/mlp_vs_torch.py (100 epochs, loss curve within
  *    1e-4 of PyTorch) and tests/train/digits.py (>= 97% test accuracy, saved model recompiled
  *    gives the same predictions) through the onnxc binary; skipped with a message when
  *    /usr/bin/python3 lacks torch / sklearn.
  */
+#include <dirent.h>
 #include <dlfcn.h>
 #include <math.h>
 #include <setjmp.h>
@@ -31,6 +34,7 @@
 
 #include "backend/be_train.h"
 #include "frontend/fe.h"
+#include "ir/ir.h"
 #include "runtime/api/rt_train_model.h"
 
 static void test_optimizer_step(void **state) {
@@ -362,6 +366,73 @@ static void test_no_source_tree(void **state) {
     rmdir(dir);
 }
 
+/* Number of entries of folder dir besides . and .. */
+static int dir_entries(const char *dir) {
+    DIR *dp = opendir(dir);
+    assert_non_null(dp);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dp)))
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(dp);
+    return n;
+}
+
+/* be_emit_train with allocation failures (ir_fault_set, as tests/test_oom.c): a clean count,
+ * then 24 runs failing allocation k of the emission (spread over all of them, the last ones
+ * included: the descriptor object, the link, the header). Each run ends in success without
+ * errors or in a failure with an error, and a failure leaves nothing in the output folder. */
+static void test_emit_oom(void **state) {
+    (void)state;
+    char dir[] = "/tmp/onnxc_test_train_oom_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char so[300];
+    snprintf(so, sizeof so, "%s/liboom.so", dir);
+    OnnxcCompileOptions o;
+    onnxc_options_default(&o);
+    o.use_bitcode = 0;
+    o.opt_level = 0;
+    o.model_name = "oom";
+    BeTrainSpec s;
+    be_train_spec_default(&s);
+    IrDiag d;
+    ir_diag_init(&d, "oom");
+    ir_fault_set(0x7fffffff);
+    int rc = be_emit_train(ONNXC_SOURCE_DIR "/examples/mlp.onnx", &o, &s, so, NULL, &d);
+    long n = ir_fault_count();
+    ir_fault_set(0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(d.nerrors, 0);
+    ir_diag_free(&d);
+    assert_int_equal(dir_entries(dir), 2); /* .so + .h */
+    char h[300];
+    snprintf(h, sizeof h, "%s/liboom.h", dir);
+    unlink(so);
+    unlink(h);
+    assert_true(n > 24);
+    int failed = 0;
+    for (int r = 0; r < 24; r++) {
+        long k = r < 20 ? 1 + (n - 1) * r / 20 : n - (23 - r); /* spread, then the last 4 */
+        ir_diag_init(&d, "oom");
+        ir_fault_set(k);
+        rc = be_emit_train(ONNXC_SOURCE_DIR "/examples/mlp.onnx", &o, &s, so, NULL, &d);
+        ir_fault_set(0);
+        if (rc == 0) {
+            assert_int_equal(d.nerrors, 0);
+            unlink(so);
+            unlink(h);
+        } else {
+            assert_true(d.nerrors > 0);
+            failed++;
+        }
+        ir_diag_free(&d);
+        assert_int_equal(dir_entries(dir), 0);
+    }
+    printf("  %ld allocations; 24 injected failures, %d clean errors\n", n, failed);
+    assert_true(failed > 0);
+    rmdir(dir);
+}
+
 /* Runs a Python check script; 77 = skipped. */
 static void run_script(const char *script, const char *args) {
     if (access("/usr/bin/python3", X_OK) != 0) {
@@ -396,6 +467,7 @@ int main(void) {
         cmocka_unit_test(test_library_api),
         cmocka_unit_test(test_no_rule),
         cmocka_unit_test(test_no_source_tree),
+        cmocka_unit_test(test_emit_oom),
         cmocka_unit_test(test_mlp_vs_torch),
         cmocka_unit_test(test_digits),
     };
