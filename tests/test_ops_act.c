@@ -631,43 +631,11 @@ static int family_selected(const char *name) {
     return 0;
 }
 
-static double elem(const IrTensor *t, int64_t i) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: return ((const float *)t->data)[i];
-    case IR_DT_DOUBLE: return ((const double *)t->data)[i];
-    case IR_DT_FLOAT16: return rt_h2f(((const uint16_t *)t->data)[i]);
-    case IR_DT_BFLOAT16: return rt_bf2f(((const uint16_t *)t->data)[i]);
-    case IR_DT_INT32: return ((const int32_t *)t->data)[i];
-    case IR_DT_INT64: return (double)((const int64_t *)t->data)[i];
-    default: return NAN;
-    }
-}
-
-/* 1 if got matches want within |g - w| <= 1e-7 + rtol |w| (NaN equal to NaN). */
-static int tensors_match(const IrTensor *got, const IrTensor *want, char *why, size_t cap) {
-    if (got->dtype != want->dtype || got->rank != want->rank || got->numel != want->numel) {
-        snprintf(why, cap, "type/shape differ (%s rank %d vs %s rank %d)", ir_dtype_name(got->dtype),
-                 got->rank, ir_dtype_name(want->dtype), want->rank);
-        return 0;
-    }
-    double rtol = got->dtype == IR_DT_FLOAT16 || got->dtype == IR_DT_BFLOAT16 ? 8e-3 : 1e-3;
-    for (int64_t i = 0; i < got->numel; i++) {
-        double g = elem(got, i), w = elem(want, i);
-        if ((isnan(g) && isnan(w)) || g == w)
-            continue;
-        if (!(fabs(g - w) <= 1e-7 + rtol * fabs(w))) {
-            snprintf(why, cap, "element %lld: got %.9g, want %.9g", (long long)i, g, w);
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static void test_backend_node_tests(void **state) {
     (void)state;
     int count, pass;
     int unexpected =
-        tu_run_node_tests("act", family_selected, NULL, tensors_match, &count, &pass);
+        tu_run_node_tests("act", family_selected, NULL, tu_tensors_close, &count, &pass);
     assert_true(count >= 100);
     assert_int_equal(pass, count);
     assert_int_equal(unexpected, 0);

@@ -539,51 +539,11 @@ static int family_selected(const char *name) {
     return 0;
 }
 
-static int is_float_type(int dt) { return dt == 1 || dt == 10 || dt == 11 || dt == 16; }
-
-static double elem(const IrTensor *t, int64_t i) {
-    switch (t->dtype) {
-    case IR_DT_FLOAT: return ((const float *)t->data)[i];
-    case IR_DT_DOUBLE: return ((const double *)t->data)[i];
-    case IR_DT_FLOAT16: return rt_h2f(((const uint16_t *)t->data)[i]);
-    case IR_DT_BFLOAT16: return rt_bf2f(((const uint16_t *)t->data)[i]);
-    default: return NAN;
-    }
-}
-
-/* floats within tolerance; every other type byte for byte */
-static int tensors_match(const IrTensor *got, const IrTensor *want, char *why, size_t cap) {
-    if (got->dtype != want->dtype || got->rank != want->rank || got->numel != want->numel) {
-        snprintf(why, cap, "type/shape differ (%s rank %d vs %s rank %d)",
-                 ir_dtype_name(got->dtype), got->rank, ir_dtype_name(want->dtype), want->rank);
-        return 0;
-    }
-    if (!is_float_type(got->dtype)) {
-        size_t es = ir_dtype_size(got->dtype);
-        for (int64_t i = 0; i < got->numel; i++)
-            if (memcmp((const char *)got->data + i * es, (const char *)want->data + i * es, es)) {
-                snprintf(why, cap, "element %lld differs", (long long)i);
-                return 0;
-            }
-        return 1;
-    }
-    double rtol = got->dtype == IR_DT_FLOAT16 || got->dtype == IR_DT_BFLOAT16 ? 8e-3 : 1e-3;
-    for (int64_t i = 0; i < got->numel; i++) {
-        double g = elem(got, i), w = elem(want, i);
-        if ((isnan(g) && isnan(w)) || g == w) continue;
-        if (!(fabs(g - w) <= 1e-7 + rtol * fabs(w))) {
-            snprintf(why, cap, "element %lld: got %.9g, want %.9g", (long long)i, g, w);
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static void test_backend_node_tests(void **state) {
     (void)state;
     int count, pass;
     int unexpected =
-        tu_run_node_tests("image", family_selected, NULL, tensors_match, &count, &pass);
+        tu_run_node_tests("image", family_selected, NULL, tu_tensors_close, &count, &pass);
     assert_true(count >= 90);
     assert_int_equal(pass, count);
     assert_int_equal(unexpected, 0);

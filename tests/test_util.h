@@ -7,6 +7,7 @@
 #define ONNXC_TEST_UTIL_H
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "ir/ir.h"
 #include "passes/pass.h"
 #include "runtime/onnxc_rt.h"
+#include "runtime/rt_convert.h"
 
 /* An RtTensor view of data (not copied). */
 static inline RtTensor tn(const void *data, int32_t dtype, int32_t rank, const int64_t *dims) {
@@ -48,6 +50,39 @@ static inline const char *tu_backend_root(void) {
 
 /* 1 if got matches want (the family's tolerance), else 0 with the reason in why. */
 typedef int (*TuMatchFn)(const IrTensor *got, const IrTensor *want, char *why, size_t cap);
+
+/* The usual TuMatchFn: same element type, rank and element count; float, double, float16 and
+ * bfloat16 within |g - w| <= 1e-7 + rtol |w| (rtol 1e-3, 8e-3 for float16/bfloat16; NaN equals
+ * NaN), every other type byte for byte. */
+static inline int tu_tensors_close(const IrTensor *got, const IrTensor *want, char *why,
+                                   size_t cap) {
+    if (got->dtype != want->dtype || got->rank != want->rank || got->numel != want->numel) {
+        snprintf(why, cap, "type/shape differ (%s rank %d vs %s rank %d)",
+                 ir_dtype_name(got->dtype), got->rank, ir_dtype_name(want->dtype), want->rank);
+        return 0;
+    }
+    int dt = got->dtype;
+    if (dt != IR_DT_FLOAT && dt != IR_DT_DOUBLE && dt != IR_DT_FLOAT16 && dt != IR_DT_BFLOAT16) {
+        size_t es = ir_dtype_size(got->dtype);
+        for (int64_t i = 0; i < got->numel; i++)
+            if (memcmp((const char *)got->data + i * es, (const char *)want->data + i * es, es)) {
+                snprintf(why, cap, "element %lld differs", (long long)i);
+                return 0;
+            }
+        return 1;
+    }
+    double rtol = dt == IR_DT_FLOAT16 || dt == IR_DT_BFLOAT16 ? 8e-3 : 1e-3;
+    for (int64_t i = 0; i < got->numel; i++) {
+        double g = rt_load_f64_at(got->data, dt, i), w = rt_load_f64_at(want->data, dt, i);
+        if ((isnan(g) && isnan(w)) || g == w)
+            continue;
+        if (!(fabs(g - w) <= 1e-7 + rtol * fabs(w))) {
+            snprintf(why, cap, "element %lld: got %.9g, want %.9g", (long long)i, g, w);
+            return 0;
+        }
+    }
+    return 1;
+}
 
 /* Loads, infers and lowers one test model (dir/name/model.onnx) and runs its nodes through
  * their kernels on every data set, comparing the outputs with `match`. Returns 1 on a pass, 0
