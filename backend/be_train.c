@@ -292,7 +292,8 @@ graphs_ready: {
         BeTrainGlue gl = {.name = name, .train_desc = "onnxc__tdesc", .infer_desc = "onnxc__desc",
                           .nx = nx, .ny = ny, .nw = nw, .nout = mi->graph->noutputs,
                           .winit = winit, .opt = oc, .model = mbytes, .model_len = mlen,
-                          .loss = tri >= 0 ? "trinfo" : s->loss};
+                          .loss = tri >= 0 ? "trinfo" : s->loss,
+                          .mode = tri >= 0 ? RT_TRAIN_MODE_TRAININFO : RT_TRAIN_MODE_LOSS};
         if (be_train_glue_emit(&gl, o, g_obj, d))
             goto done;
     }

@@ -9,7 +9,9 @@
  * current weights as initializers (a message's fields may come in any order, so appending
  * initializers to the graph's bytes is a valid GraphProto). The file is written to a temporary
  * name, fsync'ed and renamed.
- * Only float32 weights. Nothing global; one trainer per thread.
+ * Only float32 weights, except in RT_TRAIN_MODE_TRAININFO (the model's TrainingInfoProto: the
+ * step's outputs are the new weights, assigned after the run, of any fixed-size type). Nothing
+ * global; one trainer per thread.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -32,11 +34,8 @@ struct OnnxcTrainer {
     float loss;             /* last loss */
 };
 
-/* RT_TRAIN_MODE_TRAININFO (docs/TRAINING.md section 8); loss "trinfo" marks it too in
- * descriptors whose emitter does not fill `mode` yet. */
-static int trinfo_mode(const RtTrainDesc *t) {
-    return t->mode == RT_TRAIN_MODE_TRAININFO || (t->loss && !strcmp(t->loss, "trinfo"));
-}
+/* RT_TRAIN_MODE_TRAININFO: the model's TrainingInfoProto (docs/TRAINING.md section 8). */
+static int trinfo_mode(const RtTrainDesc *t) { return t->mode == RT_TRAIN_MODE_TRAININFO; }
 
 static void *aligned(uint64_t n) {
     void *p = NULL;
