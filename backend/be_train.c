@@ -35,12 +35,6 @@
 extern char **environ;
 
 #define BT_MAX_W 256
-/* NAME_reset / onnxc_train_reset come with trinfo's RtTrainDesc.mode (rt_train_reset) */
-#ifdef RT_TRAIN_MODE_TRAININFO
-#define BT_RESET 1
-#else
-#define BT_RESET 0
-#endif
 
 /* Runs argv; output captured to a temporary file and copied into the diagnostic on failure. */
 static int run(char *const argv[], IrDiag *d) {
@@ -154,9 +148,8 @@ static int write_header(FILE *f, const char *name, IrGraph *tg, IrGraph *ig, int
             "int %s_set_lr(OnnxcTrainer *c, double lr);\n"
             "int %s_save(OnnxcTrainer *c, const char *path);\n",
             name, name, name, name, name, name, name);
-    if (BT_RESET)
-        fprintf(f, "int %s_reset(OnnxcTrainer *c); /* back to the initial weights, step 0 */\n",
-                name);
+    fprintf(f, "int %s_reset(OnnxcTrainer *c); /* back to the initial weights, step 0 */\n",
+            name);
     fprintf(f, "int %s_train_step(OnnxcTrainer *c", name);
     for (int i = 0; i < nx + ny; i++)
         fprintf(f, ", const %s *in%d", be_c_type(tg->inputs[i]->type.dtype), i);
@@ -318,9 +311,8 @@ graphs_ready: {
         fprintf(f, "{\n  global:\n    onnxc_model_info; onnxc_context_create; onnxc_context_destroy;\n"
                    "    onnxc_run; onnxc_context_error; onnxc_status_string; onnxc_train_*;\n"
                    "    %s_create; %s_destroy; %s_error; %s_get_weight; %s_set_weight; %s_set_lr;\n"
-                   "    %s_save; %s_train_step; %s_infer;%s%s%s\n  local: *;\n};\n",
-                name, name, name, name, name, name, name, name, name, BT_RESET ? " " : "",
-                BT_RESET ? name : "", BT_RESET ? "_reset;" : "");
+                   "    %s_save; %s_train_step; %s_infer; %s_reset;\n  local: *;\n};\n",
+                name, name, name, name, name, name, name, name, name, name);
         int werr = ferror(f) != 0;
         if (fclose(f) || werr) {
             ir_error(d, NULL, "cannot write the version script '%s'", vs);

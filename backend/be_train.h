@@ -35,7 +35,7 @@ typedef struct BeTrainGlue {
     const char *train_desc;           /* hidden RtModelDesc symbols of the two graph objects */
     const char *infer_desc;
     int nx, ny, nw, nout;             /* data inputs, targets, weights, inference outputs */
-    IrTensor *const *winit;           /* nw float initial weights */
+    IrTensor *const *winit;           /* nw initial weights (their bytes are emitted) */
     RtOptimConfig opt;
     const unsigned char *model;       /* the ModelProto without the trained initializers */
     size_t model_len;

@@ -1,14 +1,15 @@
 /* be_train_glue.c - the training library's descriptor and entry points as an LLVM object
- * (backend/be_train.c, docs/TRAINING.md "The generated library").
+ * (backend/be_train.c, docs/TRAINING.md section 5).
  *
  * One LLVM module holding:
  *   - the initial weights (private 64-byte aligned constants), the table of their pointers, the
  *     model bytes without the trained initializers (for NAME_save) and the loss name;
  *   - `onnxc__train` (hidden): the RtTrainDesc of runtime/api/rt_train_model.h pointing at them
- *     and at the two graphs' descriptors (hidden symbols of the other two objects);
+ *     and at the two graphs' descriptors (hidden symbols of the other two objects), with the
+ *     mode (loss + optimizer, or TrainingInfoProto: passes/pass_trinfo.c);
  *   - the exported entry points: onnxc_train_desc and onnxc_train_* (generic, used through
- *     dlopen by `onnxc train`) and NAME_create ... NAME_save, NAME_train_step, NAME_infer (typed),
- *     each a thin function forwarding to runtime/api/rt_train_api.c.
+ *     dlopen by `onnxc train`) and NAME_create ... NAME_save, NAME_reset, NAME_train_step,
+ *     NAME_infer (typed), each a thin function forwarding to runtime/api/rt_train_api.c.
  * The LLVM struct types mirror the C structs (static-asserted below); nothing is compiled with cc.
  */
 #include <pthread.h>
@@ -31,14 +32,8 @@ _Static_assert(sizeof(RtOptimConfig) == 48, "RtOptimConfig changed: update be_tr
 _Static_assert(offsetof(RtTrainDesc, w_init) == 32 && offsetof(RtTrainDesc, opt) == 40 &&
                    offsetof(RtTrainDesc, model) == 88 && offsetof(RtTrainDesc, loss) == 104,
                "RtTrainDesc layout changed: update be_train_glue.c");
-#ifdef RT_TRAIN_MODE_TRAININFO /* trinfo's fields at the end (mode, pad2_) */
-#define BT_DESC_FIELDS 13
 _Static_assert(offsetof(RtTrainDesc, mode) == 112 && sizeof(RtTrainDesc) == 120,
                "RtTrainDesc changed: update be_train_glue.c");
-#else
-#define BT_DESC_FIELDS 11
-_Static_assert(sizeof(RtTrainDesc) == 112, "RtTrainDesc changed: update be_train_glue.c");
-#endif
 
 typedef struct Glue {
     LLVMContextRef C;
@@ -183,7 +178,7 @@ static int emit_desc(Glue *G, const BeTrainGlue *t) {
     LLVMTypeRef td_ty = LLVMStructCreateNamed(G->C, "RtTrainDesc");
     LLVMTypeRef ft[13] = {G->ptr, G->ptr, G->i32, G->i32, G->i32, G->i32, G->ptr,
                           oc_ty,  G->ptr, G->i64, G->ptr, G->i32, G->i32};
-    LLVMStructSetBody(td_ty, ft, BT_DESC_FIELDS, 0);
+    LLVMStructSetBody(td_ty, ft, 13, 0);
     LLVMValueRef fv[13] = {tdesc,
                            idesc,
                            ci32(G, t->nx),
@@ -198,7 +193,7 @@ static int emit_desc(Glue *G, const BeTrainGlue *t) {
                            ci32(G, t->mode),
                            ci32(G, 0)};
     G->desc = LLVMAddGlobal(G->M, td_ty, "onnxc__train");
-    LLVMSetInitializer(G->desc, LLVMConstNamedStruct(td_ty, fv, BT_DESC_FIELDS));
+    LLVMSetInitializer(G->desc, LLVMConstNamedStruct(td_ty, fv, 13));
     LLVMSetGlobalConstant(G->desc, 1);
     LLVMSetVisibility(G->desc, LLVMHiddenVisibility);
     LLVMSetAlignment(G->desc, 8);
@@ -229,9 +224,7 @@ static int emit_api(Glue *G, const BeTrainGlue *t) {
         {"eval_loss", "rt_train_eval_loss", 3, 0, 1},   {"infer", "rt_train_infer", 3, 0, 1},
         {"get_weight", "rt_train_get_weight", 4, 0, 0}, {"set_weight", "rt_train_set_weight", 4, 0, 0},
         {"set_lr", "rt_train_set_lr", 5, 0, 0},         {"save", "rt_train_save", 6, 0, 0},
-#ifdef RT_TRAIN_MODE_TRAININFO
         {"reset", "rt_train_reset", 0, 0, 0},
-#endif
     };
     LLVMTypeRef sigs[7] = {f_p, v_p, s_p, f_ppp, f_pip, f_pd, f_pp};
     char sym[400];
