@@ -58,6 +58,9 @@ typedef struct OnnxcCompileOptions {
     void *pass_out;            /* FILE* for the instruments' text; NULL: stderr */
     int nseq_inputs;           /* sequence/optional inputs made concrete (OnnxcSeqInput) */
     const OnnxcSeqInput *seq_inputs;
+    int portable;              /* passes keep the graph standard ONNX at the model's opsets (what
+                                  `onnxc optimize` writes): no ai.onnxc ops, no op newer than the
+                                  model's opset import (docs/PASSES.md, "Portable") */
 } OnnxcCompileOptions;
 
 /* Defaults: O2, bitcode on. */

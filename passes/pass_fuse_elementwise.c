@@ -436,6 +436,8 @@ static int fuse_from(IrModel *m, IrGraph *g, IrNode *root, PassCtx *cx, IrNode *
 int pass_fuse_elementwise_run(IrModel *m, PassCtx *cx) {
     IrGraph *g = m->graph;
     int changes = 0;
+    if (cx->o && cx->o->portable)
+        return 0; /* FusedElementwise is onnxc's own op */
     IrNode *prev;
     for (IrNode *n = g->last; n; n = prev) {
         prev = n->prev;

@@ -233,6 +233,8 @@ int pass_fuse_epilogue_run(IrModel *m, PassCtx *cx) {
             changes += r;
         }
     }
+    if (cx->o && cx->o->portable)
+        return changes; /* FusedConv/FusedGemm/FusedMatMul are onnxc's own ops */
     for (IrNode *n = g->first; n; n = next) {
         next = n->next;
         if (n->nin < 1 || n->nout != 1 || !n->in[0] || !n->out[0])

@@ -15,10 +15,11 @@
  * intermediate of a pattern must be read only inside it (and not be a graph output); the
  * replacement writes the pattern's output value and is named after the pattern's root and its
  * first node ("div1+reducemean1"). The new op carries its own opset (IrNode.opset), which may be
- * newer than the model's: `onnxc optimize -O3` can therefore write ops the model's opset
- * import does not have (use -O2 for a model other runtimes must read).
+ * newer than the model's when compiling; with OnnxcCompileOptions.portable (`onnxc optimize`)
+ * a pattern is replaced only when the model's default-domain opset already has the op.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ops/op.h"
@@ -345,19 +346,25 @@ int pass_fuse_patterns_run(IrModel *m, PassCtx *cx) {
     IrGraph *g = m->graph;
     int changes = 0;
     IrNode *prev;
+    /* portable: only ops the model's default-domain opset already has (their versions 13, 17
+     * and 20 are still the newest ones); the opset import is never raised */
+    int64_t os = cx->o && cx->o->portable ? ir_model_opset(m, "") : INT64_MAX;
+    int softmax_ok = os >= 13, layernorm_ok = os >= 17, gelu_ok = os >= 20;
     for (IrNode *n = g->last; n; n = prev) {
         prev = n->prev;
         int r = 0;
         const char *rule = NULL;
         IrNode *made = NULL;
         if (n->op == OP_Div && n->nin == 2 && n->nout == 1) {
-            r = fuse_softmax(g, n, &made);
-            rule = "fuse_patterns.softmax";
-            if (r == 0) {
+            if (softmax_ok) {
+                r = fuse_softmax(g, n, &made);
+                rule = "fuse_patterns.softmax";
+            }
+            if (r == 0 && layernorm_ok) {
                 r = fuse_layernorm(g, n, &made);
                 rule = "fuse_patterns.layernorm";
             }
-        } else if (n->op == OP_Mul && n->nin == 2 && n->nout == 1) {
+        } else if (gelu_ok && n->op == OP_Mul && n->nin == 2 && n->nout == 1) {
             r = fuse_gelu(g, n, &made);
             rule = "fuse_patterns.gelu";
         }

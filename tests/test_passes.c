@@ -9,6 +9,11 @@
  * The instrument tests capture the manager's text through OnnxcCompileOptions.pass_out, and
  * register a deliberately broken pass to check that verify-each stops it. When the ONNX backend
  * test data is present, a few of its models are also compiled at -O0 and -O2 and compared.
+ * test_optimize_portable: what `onnxc optimize -O3` writes (portable passes, fe_write_model) for
+ * the benchmark models and a few backend-test models has only standard ops at the original's
+ * opsets; tests/optimize_check.py runs onnx.checker (full_check) on it and tests/optimize_ort.js
+ * runs original and optimized with onnxruntime-node and compares the outputs (each part skipped
+ * with a message when python3-onnx, node or onnxruntime-node is missing).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -27,6 +32,7 @@
 #include "frontend/fe.h"
 #include "ir/ir.h"
 #include "ops/op.h"
+#include "ops/op_fused.h"
 #include "passes/pass.h"
 #include "passes/pass_manager.h"
 #include "tools/harness.h"
@@ -956,6 +962,128 @@ static void test_resnet18(void **state) {
     ir_diag_free(&d);
 }
 
+/* ------------------------------------------------------------------ optimize -O3: portable */
+
+/* Directory holding onnxruntime-node for tests/optimize_ort.js: $ONNXC_ORT_NODE_PATH, else
+ * BUILD/bench-ort/node_modules (bench/run.sh installs it there); NULL when absent. */
+static const char *ort_node_path(char *buf, size_t cap) {
+    const char *e = getenv("ONNXC_ORT_NODE_PATH");
+    if (e && *e)
+        snprintf(buf, cap, "%s", e);
+    else
+        snprintf(buf, cap, "%s/bench-ort/node_modules", ONNXC_BINARY_DIR);
+    char probe[1200];
+    snprintf(probe, sizeof probe, "%s/onnxruntime-node/package.json", buf);
+    struct stat st;
+    return stat(probe, &st) == 0 ? buf : NULL;
+}
+
+/* Loads path, runs the -O3 pipeline as `onnxc optimize` does (portable) and writes out; checks
+ * that only standard ops at the model's opsets are left. Returns 1 if written, 0 if the model
+ * is not supported (skipped). */
+static int optimize_portable(const char *path, const char *out, int *nfused_std) {
+    IrDiag d;
+    ir_diag_init(&d, path);
+    IrModel *m = fe_load_model(path, NULL, &d);
+    assert_non_null(m);
+    OnnxcCompileOptions o;
+    opts(&o, 3);
+    o.portable = 1;
+    o.verify_each = 1;
+    PassCtx cx;
+    pm_ctx_init(&cx, &o, &d);
+    int rc = -1;
+    if (pass_infer(m->graph, &d) == 0 && ir_verify(m->graph, &d) == 0)
+        rc = pm_run_default(m, &cx);
+    pm_ctx_free(&cx);
+    if (rc < 0) {
+        fprintf(stderr, "optimize_portable: %s not supported: %s\n", path,
+                d.nentries ? d.entries[0].msg : "?");
+        ir_model_destroy(m);
+        ir_diag_free(&d);
+        return 0;
+    }
+    int64_t os = ir_model_opset(m, "");
+    for (const IrNode *n = m->graph->first; n; n = n->next) {
+        if (n->domain && n->domain[0] && strcmp(n->domain, "ai.onnx") != 0)
+            fail_msg("%s: node '%s' of domain %s left by the portable -O3 pipeline", path,
+                     n->name ? n->name : "", n->domain);
+        if (n->opset > os)
+            fail_msg("%s: %s-%d above the model's opset %lld", path, n->op_type, n->opset,
+                     (long long)os);
+        *nfused_std += n->name && strchr(n->name, '+') != NULL;
+    }
+    assert_true(ir_model_opset(m, OP_FUSED_DOMAIN) < 0); /* no ai.onnxc import added */
+    assert_int_equal(fe_write_model(m, out, &d), 0);
+    ir_model_destroy(m);
+    ir_diag_free(&d);
+    return 1;
+}
+
+static void test_optimize_portable(void **state) {
+    (void)state;
+    static const char *const bench[] = {"mlp", "lenet", "transformer", "lstm", "resnet18",
+                                        "mobilenetv2"};
+    static const char *const backend[] = {
+        "node/test_layer_normalization_4d_axis_negative_1_expanded",
+        "node/test_softmax_example_expanded", "node/test_gelu_default_1_expanded",
+        "pytorch-operator/test_operator_conv", "light/light_squeezenet.onnx"};
+    char list[400], path[1200], out[600];
+    snprintf(list, sizeof list, "%s/optimize_list.txt", g_dir);
+    FILE *lf = fopen(list, "w");
+    assert_non_null(lf);
+    int written = 0, nfused = 0;
+    for (size_t i = 0; i < sizeof bench / sizeof *bench; i++) {
+        if (!model_ready(bench[i], path, sizeof path))
+            continue;
+        snprintf(out, sizeof out, "%s/opt_%s.onnx", g_dir, bench[i]);
+        if (optimize_portable(path, out, &nfused)) {
+            fprintf(lf, "%s\t%s\t%s\n", bench[i], path, out);
+            written++;
+        }
+    }
+    const char *e = getenv("ONNXC_BACKEND_TESTS");
+    const char *root = e && *e ? e : ONNXC_SOURCE_DIR "/../shared/onnx-backend-tests";
+    for (size_t i = 0; i < sizeof backend / sizeof *backend; i++) {
+        struct stat st;
+        const char *b = backend[i];
+        snprintf(path, sizeof path, strstr(b, ".onnx") ? "%s/%s" : "%s/%s/model.onnx", root, b);
+        if (stat(path, &st) != 0)
+            continue;
+        const char *nm = strrchr(b, '/') + 1;
+        snprintf(out, sizeof out, "%s/opt_%.*s.onnx", g_dir, (int)strcspn(nm, "."), nm);
+        if (optimize_portable(path, out, &nfused)) {
+            fprintf(lf, "%.*s\t%s\t%s\n", (int)strcspn(nm, "."), nm, path, out);
+            written++;
+        }
+    }
+    fclose(lf);
+    fprintf(stderr, "optimize -O3 (portable): %d models written, %d nodes with joined names\n",
+            written, nfused);
+    if (written == 0) {
+        print_message("SKIP: no benchmark (torch) or backend-test model available\n");
+        skip();
+    }
+    char cmd[2400];
+    if (system("/usr/bin/python3 -c 'import onnx, numpy' >/dev/null 2>&1") != 0) {
+        print_message("SKIP: /usr/bin/python3 with onnx and numpy not found: checker and "
+                      "onnxruntime comparison not run\n");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s/tests/optimize_check.py %s %s 1>&2",
+             ONNXC_SOURCE_DIR, list, g_dir);
+    assert_int_equal(system(cmd), 0);
+    char np[1024];
+    if (system("node --version >/dev/null 2>&1") != 0 || !ort_node_path(np, sizeof np)) {
+        print_message("SKIP: node or onnxruntime-node not found (set ONNXC_ORT_NODE_PATH, or run "
+                      "bench/run.sh --smoke once): onnxruntime comparison not run\n");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "NODE_PATH='%s' node %s/tests/optimize_ort.js %s %s 1>&2", np,
+             ONNXC_SOURCE_DIR, list, g_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry),
@@ -975,6 +1103,7 @@ int main(void) {
         cmocka_unit_test(test_flops),
         cmocka_unit_test(test_backend_models),
         cmocka_unit_test(test_resnet18),
+        cmocka_unit_test(test_optimize_portable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -586,6 +586,8 @@ static int cmd_optimize(int argc, char **argv) {
     }
     if (!path) return usage_error("optimize: no model given%s", "");
     if (!out) return usage_error("optimize: -o OUT.onnx is required%s", "");
+    /* the written model is for other runtimes: standard ops at the model's opsets only */
+    c.opt.portable = 1;
     IrDiag d;
     ir_diag_init(&d, path);
     int rc = 1;
