@@ -1,5 +1,5 @@
 /* grad_act.c - gradient rules of the act family's activations and unary math (ops/ops_act.def;
- * docs/TRAINING.md): dY * f'(X) through ActGrad. */
+ * docs/TRAINING.md): dY * f'(X) through ActGrad; PRelu from Where. */
 #include <string.h>
 
 #include "ops/grad.h"
@@ -60,6 +60,59 @@ static int erf_rule(IrNode *f, void *c, IrDiag *d) {
     return act_x(c, RT_AG_ERF, 0, 0, 0);
 }
 
+static int hardswish_rule(IrNode *f, void *c, IrDiag *d) {
+    (void)f, (void)d;
+    return act_x(c, RT_AG_HARDSWISH, 0, 0, 0);
+}
+static int swish_rule(IrNode *f, void *c, IrDiag *d) {
+    (void)d;
+    return act_x(c, RT_AG_SWISH, ir_attr_float(f, "alpha", 1.0f), 0, 0);
+}
+
+static IrValue *op2(GradCtx *c, const char *op_type, IrValue *a, IrValue *b) {
+    return a && b ? grad_op2(c, op_type, a, b) : NULL;
+}
+static IrValue *where(GradCtx *c, IrValue *cond, IrValue *a, IrValue *b) {
+    IrValue *in[3] = {cond, a, b};
+    return cond && a && b ? grad_emit(c, grad_node(c, "", "Where", 3, in, 1)) : NULL;
+}
+
+/* PRelu: dX = dY where X > 0, else slope dY (PyTorch's choice at 0); dSlope = sum of X dY where
+ * X <= 0, summed to the slope's shape. A 1-D slope aligned with the channel dim 1 (old opsets) is
+ * viewed as [C, 1, ...]. */
+static int prelu_rule(IrNode *f, void *ctx, IrDiag *d) {
+    GradCtx *c = ctx;
+    IrValue *g = grad_out(c, 0), *x = f->in[0], *s = f->in[1], *sb = s;
+    if (!g)
+        return 0;
+    int r = x->type.rank, numpy = s->type.rank <= r;
+    for (int k = 0; numpy && k < s->type.rank; k++) {
+        int64_t pd = s->type.dims[k].value, xd = x->type.dims[k + r - s->type.rank].value;
+        numpy = pd == 1 || pd == xd;
+    }
+    if (!numpy) {
+        if (s->type.rank != 1 || r < 2 || s->type.dims[0].value != x->type.dims[1].value) {
+            ir_error(d, f, "gradient of PRelu: this slope alignment is not supported");
+            return -1;
+        }
+        int64_t sd[IR_MAX_RANK];
+        sd[0] = s->type.dims[0].value;
+        for (int i = 1; i < r - 1; i++)
+            sd[i] = 1;
+        sb = op2(c, "Reshape", s, grad_const_i64(c, sd, r - 1));
+    }
+    IrValue *zero = grad_scalar(c, x->type.dtype, 0.0);
+    IrValue *pos = op2(c, "Greater", x, zero);
+    if (grad_wants(c, 0) && grad_add(c, 0, where(c, pos, g, op2(c, "Mul", g, sb))))
+        return -1;
+    if (grad_wants(c, 1)) {
+        IrValue *t = where(c, pos, zero, op2(c, "Mul", g, x));
+        if (grad_add(c, 1, grad_reshape_like(c, grad_sum_to(c, t, sb), s)))
+            return -1;
+    }
+    return 0;
+}
+
 const OpGradFn op_grad_Elu = elu_rule;
 const OpGradFn op_grad_Softplus = softplus_rule;
 const OpGradFn op_grad_Softsign = softsign_rule;
@@ -69,3 +122,6 @@ const OpGradFn op_grad_Gelu = gelu_rule;
 const OpGradFn op_grad_Sin = sin_rule;
 const OpGradFn op_grad_Cos = cos_rule;
 const OpGradFn op_grad_Erf = erf_rule;
+const OpGradFn op_grad_HardSwish = hardswish_rule;
+const OpGradFn op_grad_Swish = swish_rule;
+const OpGradFn op_grad_PRelu = prelu_rule;

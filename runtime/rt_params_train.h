@@ -25,13 +25,15 @@ typedef enum RtActGradKind {
     RT_AG_GELU = 15,     /* T = X: exact (erf) Gelu */
     RT_AG_SELU = 16,     /* T = X: gamma * (X > 0 ? 1 : alpha * exp(X)) */
     RT_AG_ERF = 17,      /* T = X: 2/sqrt(pi) exp(-X^2) */
-    RT_AG_COUNT = 18
+    RT_AG_HARDSWISH = 18, /* T = X: 0 (X < -3), X/3 + 1/2 (X <= 3), 1 (PyTorch's boundaries) */
+    RT_AG_SWISH = 19,    /* T = X: s + alpha X s (1 - s), s = sigmoid(alpha X) */
+    RT_AG_COUNT = 20
 } RtActGradKind;
 
 typedef struct RtActGradParams {
     int32_t kind;  /* RtActGradKind */
     int32_t pad_;
-    double alpha;  /* LeakyRelu/Elu/HardSigmoid/Selu alpha */
+    double alpha;  /* LeakyRelu/Elu/HardSigmoid/Selu/Swish alpha */
     double beta;   /* HardSigmoid beta */
     double gamma;  /* Selu gamma */
 } RtActGradParams;

@@ -144,6 +144,12 @@ int rt_k_act_grad(RtCtx *ctx, const void *params, const RtTensor *in, int nin, R
         case RT_AG_GELU: r = dy * (0.5 * (1.0 + erf(t / sqrt(2.0))) + t * exp(-0.5 * t * t) / sqrt(2.0 * M_PI)); break;
         case RT_AG_SELU: r = dy * p->gamma * (t > 0 ? 1.0 : a * exp(t)); break;
         case RT_AG_ERF: r = dy * 2.0 / sqrt(M_PI) * exp(-t * t); break;
+        case RT_AG_HARDSWISH: r = t < -3.0 ? 0.0 : t <= 3.0 ? dy * (t / 3.0 + 0.5) : dy; break;
+        case RT_AG_SWISH: {
+            double s = 1.0 / (1.0 + exp(-a * t));
+            r = dy * (s + a * t * s * (1.0 - s));
+            break;
+        }
         default: return rt_fail(ctx, ONNXC_ERR_INVALID_ARG, "ActGrad: unknown kind %d", p->kind);
         }
         tr_st(&out[0], i, r);
