@@ -42,6 +42,19 @@ sed -n '/^summary/,$p' "$BUILD/conformance.log"
 grep -q 'conformance skipped' "$BUILD/conformance.log" && cat "$BUILD/conformance.log"
 echo "conformance: full table in $BUILD/conformance_report.md"
 
+# The passes must not change what passes: tests/conformance_levels.txt (the expected-pass tests
+# whose models the passes rewrite) again at -O0 and -O3; every one must pass at both levels.
+# (The whole suite at each level is measured in docs/PASSES.md; too long to repeat here.)
+LEVELS=$ROOT/tests/conformance_levels.txt
+for lvl in 0 3; do
+  lrc=0
+  "$BUILD/onnxc_conformance" -O$lvl --jobs "$CJOBS" --list "$LEVELS" --expected "$LEVELS" \
+    --report "$BUILD/conformance_O$lvl.md" > "$BUILD/conformance_O$lvl.log" 2>&1 || lrc=$?
+  echo "conformance -O$lvl on $(grep -vc '^#' "$LEVELS") pass-rewritten tests: $(tail -n 1 "$BUILD/conformance_O$lvl.log")"
+  grep -q ' regression(s) against' "$BUILD/conformance_O$lvl.log" && sed -n '/^summary/,$p' "$BUILD/conformance_O$lvl.log"
+  [ "$lrc" -eq 0 ] || conf_rc=$lrc
+done
+
 # Hardening (docs/HARDENING.md, scripts/harden.sh): a clang ASan+UBSan build running the unit
 # tests and a conformance sample, short libFuzzer runs, valgrind of a compile and of a compiled
 # model, ThreadSanitizer on 4 threads. ONNXC_HARDEN=0 skips it.
