@@ -130,10 +130,19 @@ static int slice_rule(IrNode *f, void *ctx, IrDiag *d) {
         return 0;
     if (static_or_fail(f, d, x) || static_or_fail(f, d, g))
         return -1;
+    /* the lower hook resolves the constants; the node is left as it was (lowered later) */
     const OpInfo *oi = op_info(f->op);
+    void *params = f->params;
+    size_t psize = f->params_size;
+    const char *kernel = f->kernel;
+    RtSliceParams sp;
     if (!oi || !oi->hooks->lower || oi->hooks->lower(f, d))
         return -1;
-    const RtSliceParams *p = f->params;
+    memcpy(&sp, f->params, sizeof sp);
+    f->params = params;
+    f->params_size = psize;
+    f->kernel = kernel;
+    const RtSliceParams *p = &sp;
     if (p->from_inputs) {
         ir_error(d, f, "gradient of Slice needs constant starts, ends, axes and steps");
         return -1;

@@ -446,6 +446,69 @@ static void test_rules(void **state) {
         check_case(&cases[i]);
 }
 
+/* Ties of Max/Min and ReduceMax/GlobalMaxPool: dY is shared evenly by the tied elements
+ * (PyTorch's maximum/amax convention), checked on exact values; loss = sum(y). */
+static void tie_case(const char *op, int opset, int nin, const double (*x)[4], const char *attrs,
+                     const double (*want)[4]) {
+    IrDiag d;
+    ir_diag_init(&d, op);
+    d.echo = 1;
+    IrModel *m = ir_model_create();
+    m->graph = ir_graph_create(m, NULL, "g");
+    IrGraph *g = m->graph;
+    IrValue *in[2], *grads[2];
+    int64_t dims[4] = {1, 1, 1, 4};
+    int rank = strcmp(op, "GlobalMaxPool") == 0 ? 4 : 1;
+    for (int i = 0; i < nin; i++) {
+        char nm[8];
+        snprintf(nm, sizeof nm, "x%d", i);
+        in[i] = ir_value_new(g, nm);
+        IrTensor *t = ir_tensor_new(g->arena, IR_DT_DOUBLE, rank, dims + 4 - rank);
+        memcpy(t->data, x[i], sizeof x[i]);
+        t->name = in[i]->name;
+        in[i]->init = t;
+        ir_type_set_tensor(g->arena, &in[i]->type, IR_DT_DOUBLE, rank, dims + 4 - rank);
+        ir_graph_add_init(g, in[i]);
+    }
+    IrValue *y = ir_value_new(g, "y"), *l = ir_value_new(g, "l");
+    IrNode *n = ir_node_new(g, NULL, "f", "", op, opset, nin, in, 1, &y);
+    IrNode *s = ir_node_new(g, NULL, "sum", "", "ReduceSum", 17, 1, &y, 1, &l);
+    add_attrs(n, attrs);
+    ir_node_add_attr(s, "keepdims", IR_ATTR_INT);
+    assert_int_equal(op_infer_node(n, &d), 0);
+    assert_int_equal(op_infer_node(s, &d), 0);
+    assert_int_equal(pass_autodiff(g, l, nin, in, grads, &d), 0);
+    assert_int_equal(pass_lower(g, &d), 0);
+    Eval e = {calloc((size_t)g->nvalues + 1, sizeof(void *)), g->nvalues};
+    run_graph(g, &e, l);
+    for (int i = 0; i < nin; i++) {
+        const double *gv = vdata(&e, grads[i]);
+        for (int k = 0; k < 4; k++)
+            if (fabs(gv[k] - want[i][k]) > 1e-12)
+                fail_msg("%s: d sum / d x%d[%d] = %g, want %g", op, i, k, gv[k], want[i][k]);
+    }
+    for (int i = 0; i < e.n; i++)
+        free(e.buf[i]);
+    free(e.buf);
+    ir_model_destroy(m);
+    ir_diag_free(&d);
+}
+
+static void test_ties(void **state) {
+    (void)state;
+    const double two[2][4] = {{1, 2, 3, 4}, {1, 0, 3, 5}};
+    tie_case("Max", 13, 2, two, NULL, (const double[2][4]){{0.5, 1, 0.5, 0}, {0.5, 0, 0.5, 1}});
+    tie_case("Min", 13, 2, two, NULL, (const double[2][4]){{0.5, 0, 0.5, 1}, {0.5, 1, 0.5, 0}});
+    const double one[1][4] = {{3, 1, 3, 3}};
+    tie_case("ReduceMax", 13, 1, one, NULL, (const double[1][4]){{1.0 / 3, 0, 1.0 / 3, 1.0 / 3}});
+    tie_case("ReduceMin", 13, 1, (const double[1][4]){{2, 1, 1, 5}}, NULL,
+             (const double[1][4]){{0, 0.5, 0.5, 0}});
+    tie_case("GlobalMaxPool", 1, 1, one, NULL, (const double[1][4]){{1.0 / 3, 0, 1.0 / 3, 1.0 / 3}});
+    /* Clip's bounds are inclusive for X (PyTorch's clamp): X = min or max passes dY */
+    tie_case("Clip", 6, 1, (const double[1][4]){{-1, 0.5, 1, 2}}, "min=-1.0;max=1.0",
+             (const double[1][4]){{1, 1, 1, 0}});
+}
+
 /* The operators without a rule say so, with the node. */
 static void test_missing_rule(void **state) {
     (void)state;
@@ -478,6 +541,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_missing_rule),
+        cmocka_unit_test(test_ties),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
