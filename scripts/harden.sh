@@ -13,7 +13,8 @@
 #  4. TSAN=MAIN_BUILD_DIR-tsan: the runtime (onnxc_rt, onnxc_rtapi) and tests/concurrency/
 #     conc_run.c built with -fsanitize=thread; mlp.onnx and a conv model compiled by the main
 #     driver against that runtime (--no-bitcode, so the kernels are the instrumented ones) and
-#     run from 4 threads with separate contexts: identical results, no TSan report.
+#     run from 4 threads with separate contexts: identical results, no TSan report; then
+#     light_shufflenet with ONNXC_NUM_THREADS=2 (each context's worker pool) from 2 threads.
 # Each part prints its CPU time. HARDEN_PARTS (default "san fuzz valgrind tsan") picks parts.
 set -uo pipefail
 
@@ -97,6 +98,19 @@ part_tsan() {
     fi
     k=$((k + 1))
   done
+  # the per-context worker pools (ONNXC_NUM_THREADS=2, docs/BACKEND.md "Threads"): a model with
+  # grouped and depthwise Conv, im2col and MaxPool big enough to be split, 2 contexts at once
+  m=$DATA/light/light_shufflenet.onnx
+  if [ -f "$m" ]; then
+    lib=$TSAN/conc_pool.so
+    if ONNXC_RUNTIME_DIR=$TSAN "$BUILD/onnxc" compile "$m" --no-bitcode -o "$lib" >"$TSAN/compile_pool.log" 2>&1; then
+      ONNXC_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1:exitcode=66" "$TSAN/onnxc_conc_run" "$lib" 2 3 \
+        >"$TSAN/run_pool.log" 2>&1 || { cat "$TSAN/run_pool.log"; fail "TSan run of $m with 2 threads per context"; }
+      grep conc_run: "$TSAN/run_pool.log"
+    else
+      cat "$TSAN/compile_pool.log"; fail "compiling $m for the TSan run"
+    fi
+  fi
   # negative control: one context shared by the threads must be reported as a race
   if OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS="exitcode=66" "$TSAN/onnxc_conc_run" "$TSAN/conc_0.so" 4 20 --share \
        >"$TSAN/run_shared.log" 2>&1; then
