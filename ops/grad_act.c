@@ -1,5 +1,6 @@
 /* grad_act.c - gradient rules of the act family's activations and unary math (ops/ops_act.def;
- * docs/TRAINING.md): dY * f'(X) through ActGrad; PRelu from Where. */
+ * docs/TRAINING.md): dY * f'(X) through ActGrad; PRelu from Where; Einsum from Einsum. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ops/grad.h"
@@ -113,6 +114,100 @@ static int prelu_rule(IrNode *f, void *ctx, IrDiag *d) {
     return 0;
 }
 
+/* Einsum (letters only, no "...", no label repeated inside a term): dX_i is the Einsum of dY with
+ * the other operands giving X_i's labels; labels only X_i has (summed away) are left out and
+ * restored by broadcasting (Reshape + ExpandTo). */
+static int einsum_rule(IrNode *f, void *ctx, IrDiag *d) {
+    GradCtx *c = ctx;
+    IrValue *g = grad_out(c, 0);
+    if (!g)
+        return 0;
+    const char *eq = ir_attr_string(f, "equation", "");
+    char term[9][IR_MAX_RANK + 1];
+    int nt = 0, len = 0, explicit_out = 0, count[128] = {0};
+    if (f->nin > 8) {
+        ir_error(d, f, "gradient of Einsum with more than 8 inputs is not supported");
+        return -1;
+    }
+    for (const char *q = eq;; q++) {
+        if (*q == ' ')
+            continue;
+        if (*q == ',' || *q == '\0' || (q[0] == '-' && q[1] == '>')) {
+            if (nt > 8)
+                goto unsupported;
+            term[nt++][len] = '\0';
+            len = 0;
+            if (*q == '\0')
+                break;
+            if (*q == '-') {
+                explicit_out = 1;
+                q++;
+            }
+            continue;
+        }
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')) || len >= IR_MAX_RANK || nt > 8)
+            goto unsupported;
+        term[nt][len++] = *q;
+        if (!explicit_out)
+            count[(int)*q]++;
+    }
+    if (nt != f->nin + explicit_out)
+        goto unsupported;
+    if (!explicit_out) { /* implicit output: the labels used once, in ASCII order */
+        len = 0;
+        for (int ch = 0; ch < 128; ch++)
+            if (count[ch] == 1)
+                term[nt][len++] = (char)ch;
+        term[nt++][len] = '\0';
+    }
+    const char *lo = term[nt - 1];
+    for (int i = 0; i < f->nin; i++) {
+        if (!grad_wants(c, i))
+            continue;
+        const char *li = term[i];
+        IrValue *x = f->in[i], *in[9];
+        int k = 0;
+        char geq[9 * (IR_MAX_RANK + 1) + 4], keep[IR_MAX_RANK + 1];
+        int pos = snprintf(geq, sizeof geq, "%s", lo);
+        in[k++] = g;
+        for (int j = 0; j < f->nin; j++)
+            if (j != i) {
+                pos += snprintf(geq + pos, sizeof geq - (size_t)pos, ",%s", term[j]);
+                in[k++] = f->in[j];
+            }
+        int nk = 0;
+        int64_t shape[IR_MAX_RANK];
+        for (int a = 0; li[a]; a++) {
+            if (strchr(li + a + 1, li[a]))
+                goto unsupported;
+            int seen = strchr(lo, li[a]) != NULL;
+            for (int j = 0; j < f->nin && !seen; j++)
+                seen = j != i && strchr(term[j], li[a]) != NULL;
+            shape[a] = seen ? x->type.dims[a].value : 1;
+            if (seen)
+                keep[nk++] = li[a];
+        }
+        keep[nk] = '\0';
+        snprintf(geq + pos, sizeof geq - (size_t)pos, "->%s", keep);
+        IrNode *n = grad_node(c, "", "Einsum", k, in, 1);
+        if (!n || grad_attr_string(c, n, "equation", geq))
+            return -1;
+        IrValue *gx = grad_emit(c, n);
+        if (gx && nk < (int)strlen(li)) {
+            IrValue *rs = op2(c, "Reshape", gx, grad_const_i64(c, shape, (int)strlen(li)));
+            IrValue *ein[2] = {rs, x};
+            gx = rs ? grad_emit(c, grad_node(c, GRAD_DOMAIN, "ExpandTo", 2, ein, 1)) : NULL;
+        }
+        if (grad_add(c, i, gx))
+            return -1;
+    }
+    return 0;
+unsupported:
+    ir_error(d, f, "gradient of Einsum '%s' is not supported (letters only, no \"...\", no label "
+             "repeated inside a term)", eq);
+    return -1;
+}
+
 const OpGradFn op_grad_Elu = elu_rule;
 const OpGradFn op_grad_Softplus = softplus_rule;
 const OpGradFn op_grad_Softsign = softsign_rule;
@@ -125,3 +220,4 @@ const OpGradFn op_grad_Erf = erf_rule;
 const OpGradFn op_grad_HardSwish = hardswish_rule;
 const OpGradFn op_grad_Swish = swish_rule;
 const OpGradFn op_grad_PRelu = prelu_rule;
+const OpGradFn op_grad_Einsum = einsum_rule;

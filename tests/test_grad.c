@@ -437,6 +437,13 @@ static const GCase cases[] = {
     {"HardSwish", "HardSwish", 14, 1, {K_PARAM}, {2}, {{3, 4}}, {{0}}, NULL, 0, 0},
     {"Swish", "Swish", 24, 1, {K_PARAM}, {2}, {{3, 4}}, {{0}}, "alpha=0.7", 0, 0},
     {"PRelu broadcast", "PRelu", 16, 2, {K_PARAM, K_PARAM}, {2, 1}, {{3, 4}, {4}}, {{0}}, NULL, 0, 0},
+    {"Einsum matmul", "Einsum", 12, 2, {K_PARAM, K_PARAM}, {2, 2}, {{3, 4}, {4, 2}}, {{0}}, "equation=ij,jk->ik",
+     0, 0},
+    {"Einsum batched sum", "Einsum", 12, 3, {K_PARAM, K_PARAM, K_PARAM}, {3, 2, 1}, {{2, 3, 4}, {4, 2}, {2}},
+     {{0}}, "equation=bij,jk,k->bi", 0, 0},
+    {"Einsum implicit", "Einsum", 12, 2, {K_PARAM, K_PARAM}, {2, 1}, {{3, 4}, {4}}, {{0}}, "equation=ij,j", 0,
+     0},
+    {"Einsum summed label", "Einsum", 12, 1, {K_PARAM}, {3}, {{2, 3, 2}}, {{0}}, "equation=ijk->ki", 0, 0},
     {"PRelu channel", "PRelu", 16, 2, {K_PARAM, K_PARAM}, {3, 1}, {{2, 3, 4}, {3}}, {{0}}, NULL, 0, 0},
 };
 
