@@ -15,6 +15,8 @@
  *    1e-4 of PyTorch) and tests/train/digits.py (>= 97% test accuracy, saved model recompiled
  *    gives the same predictions) through the onnxc binary; skipped with a message when
  *    /usr/bin/python3 lacks torch / sklearn.
+ *  - test_layernorm_vs_torch: tests/train/ln_vs_torch.py, a LayerNormalization model trained 20
+ *    epochs (its scale and bias too): the loss falls and follows PyTorch within 1e-4.
  */
 #include <dirent.h>
 #include <dlfcn.h>
@@ -456,6 +458,12 @@ static void test_mlp_vs_torch(void **state) {
     run_script("mlp_vs_torch.py", ONNXC_SOURCE_DIR "/examples/mlp.onnx /tmp/onnxc_test_mlp_torch");
 }
 
+/* A LayerNormalization gradient in a real training (tests/train/ln_vs_torch.py, docs/GRAD_RULES.md). */
+static void test_layernorm_vs_torch(void **state) {
+    (void)state;
+    run_script("ln_vs_torch.py", "/tmp/onnxc_test_ln_torch");
+}
+
 static void test_digits(void **state) {
     (void)state;
     run_script("digits.py", "/tmp/onnxc_test_digits");
@@ -470,6 +478,7 @@ int main(void) {
         cmocka_unit_test(test_emit_oom),
         cmocka_unit_test(test_mlp_vs_torch),
         cmocka_unit_test(test_digits),
+        cmocka_unit_test(test_layernorm_vs_torch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
