@@ -43,6 +43,14 @@ static int find_weights(IrGraph *g, IrValue **w, int cap) {
                 dep[n->in[i]->id] = 1;
             }
     }
+    /* BatchNormalization's running mean and variance (inputs 3 and 4) are statistics, not
+     * parameters: PyTorch keeps them out of the optimizer, so does onnxc. */
+    for (IrNode *n = g->first; n; n = n->next)
+        if (!strcmp(n->op_type, "BatchNormalization") && (!n->domain || !n->domain[0] ||
+                                                          !strcmp(n->domain, "ai.onnx")))
+            for (int i = 3; i < n->nin && i < 5; i++)
+                if (n->in[i])
+                    dep[n->in[i]->id] = 0;
     int k = 0;
     for (int i = 0; i < g->ninits && k < cap; i++)
         if (dep[g->inits[i]->id] && is_trainable(g->inits[i]))

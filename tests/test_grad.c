@@ -544,11 +544,50 @@ static void test_missing_rule(void **state) {
     ir_diag_free(&d);
 }
 
+/* The training weights: BatchNormalization's running mean and variance are statistics the
+ * optimizer must leave alone (as PyTorch does); its scale and bias are weights. */
+static void test_bn_statistics_not_weights(void **state) {
+    (void)state;
+    IrDiag d;
+    ir_diag_init(&d, "t");
+    IrModel *m = ir_model_create();
+    m->graph = ir_graph_create(m, NULL, "g");
+    IrGraph *g = m->graph;
+    int64_t xd[2] = {2, 3}, cd[1] = {3};
+    IrValue *x = ir_value_new(g, "x");
+    ir_type_set_tensor(g->arena, &x->type, IR_DT_FLOAT, 2, xd);
+    x->flags |= IR_VALUE_INPUT;
+    ir_graph_add_input(g, x);
+    const char *names[4] = {"scale", "bias", "mean", "var"};
+    IrValue *in[5] = {x};
+    for (int i = 0; i < 4; i++) {
+        IrValue *v = ir_value_new(g, names[i]);
+        IrTensor *t = ir_tensor_new(g->arena, IR_DT_FLOAT, 1, cd);
+        t->name = v->name;
+        v->init = t;
+        ir_type_set_tensor(g->arena, &v->type, IR_DT_FLOAT, 1, cd);
+        ir_graph_add_init(g, v);
+        in[i + 1] = v;
+    }
+    IrValue *y = ir_value_new(g, "y");
+    IrNode *n = ir_node_new(g, NULL, "bn", "", "BatchNormalization", 15, 5, in, 1, &y);
+    assert_non_null(n);
+    assert_int_equal(ir_graph_add_output(g, y), 0);
+    IrValue *w[8];
+    int nw = train_find_weights(g, w, 8);
+    assert_int_equal(nw, 2);
+    assert_string_equal(w[0]->name, "scale");
+    assert_string_equal(w[1]->name, "bias");
+    ir_model_destroy(m);
+    ir_diag_free(&d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_missing_rule),
         cmocka_unit_test(test_ties),
+        cmocka_unit_test(test_bn_statistics_not_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
